@@ -1,0 +1,71 @@
+"""Enqueue, claim, complete, retry and park jobs. Plain asyncpg: this is a hot path."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    tenant_id: str
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    dedupe_key: str | None = None
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Job:
+        return cls(row["tenant_id"], row["id"], row["kind"], row["payload"], row["attempts"],
+                   row["max_attempts"], row["dedupe_key"])
+
+
+async def enqueue(conn: asyncpg.Connection, tenant_id: str, kind: str, payload: dict[str, Any] | None = None, *,
+                  dedupe_key: str | None = None, run_at: datetime | None = None,
+                  max_attempts: int = 8) -> int | None:
+    """Add a job in the caller's (tenant) transaction. With a ``dedupe_key``, a job already
+    waiting or running under that key wins and None is returned."""
+    return await conn.fetchval(
+        """INSERT INTO job (tenant_id, kind, payload, dedupe_key, run_at, max_attempts)
+           VALUES ($1, $2, $3, $4, coalesce($5, now()), $6)
+           ON CONFLICT (tenant_id, dedupe_key) WHERE dedupe_key IS NOT NULL AND status <> 'parked'
+           DO NOTHING RETURNING id""",
+        tenant_id, kind, payload or {}, dedupe_key, run_at, max_attempts,
+    )
+
+
+async def claim(conn: asyncpg.Connection, n: int, *, per_tenant: int = 4, lease_seconds: float = 60) -> list[Job]:
+    rows = await conn.fetch("SELECT * FROM motcua_claim_jobs($1, $2, make_interval(secs => $3))",
+                            n, per_tenant, lease_seconds)
+    return [Job.from_row(r) for r in rows]
+
+
+async def complete(conn: asyncpg.Connection, job: Job) -> None:
+    """Delete the job in the handler's own tenant transaction."""
+    await conn.execute("DELETE FROM job WHERE tenant_id = $1 AND id = $2", job.tenant_id, job.id)
+
+
+def backoff(attempts: int, *, base: float = 2.0, cap: float = 600.0) -> float:
+    """Exponential backoff with full jitter: spreads retries so a recovering system is not stampeded."""
+    return random.uniform(base / 2, min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+async def fail(conn: asyncpg.Connection, job: Job, error: str, *, delay: float | None = None,
+               count_attempt: bool = True) -> str:
+    """Schedule a retry, or park the job when its attempts are spent. Returns the new status."""
+    if count_attempt and job.attempts >= job.max_attempts:
+        await conn.execute("UPDATE job SET status = 'parked', locked_until = NULL, last_error = $3 "
+                           "WHERE tenant_id = $1 AND id = $2", job.tenant_id, job.id, error[:2000])
+        return "parked"
+    wait = backoff(job.attempts) if delay is None else delay
+    await conn.execute(
+        "UPDATE job SET status = 'queued', locked_until = NULL, last_error = $3, "
+        "run_at = now() + make_interval(secs => $4), attempts = attempts - $5 WHERE tenant_id = $1 AND id = $2",
+        job.tenant_id, job.id, error[:2000], wait, 0 if count_attempt else 1)
+    return "queued"

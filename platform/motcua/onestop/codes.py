@@ -1,0 +1,35 @@
+"""Dossier codes: opaque strings compared case-insensitively with separators normalised."""
+
+from __future__ import annotations
+
+import re
+
+_SEPARATORS = re.compile(r"[\s._\-/]+")
+_CANONICAL = re.compile(r"^[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}-\d{6}-\d{4,}$")
+# Anything that looks like a code inside a sentence: the agency part then date and sequence.
+_IN_TEXT = re.compile(
+    r"(?<![0-9A-Za-z])([0-9A-Za-z]{3}[\s.]*[0-9A-Za-z]{2}[\s.]*[0-9A-Za-z]{2}[\s.]*[A-Za-z][0-9]{2}"
+    r"[\s\-]*\d{6}[\s\-]*\d{4,})(?![0-9])"
+)
+
+
+def normalize_code(code: str) -> str:
+    """The comparison key: upper case, separators removed (``000.00.07.h12 - 251119-0001``
+    and ``000.00.07.H12-251119-0001`` are the same dossier)."""
+    return _SEPARATORS.sub("", code.strip().upper())
+
+
+def is_canonical_code(code: str) -> bool:
+    return bool(_CANONICAL.match(code.strip()))
+
+
+def find_code(text: str) -> str | None:
+    """The first dossier code in free text, normalised, or None."""
+    m = _IN_TEXT.search(text)
+    return normalize_code(m.group(1)) if m else None
+
+
+def agency_province_code(code: str) -> str | None:
+    """The province H-code inside a canonical code (``H12`` in ``000.00.07.H12-...``)."""
+    m = re.search(r"([A-Z][0-9]{2})(?=\d{6}\d{4,}$)", normalize_code(code))
+    return m.group(1) if m else None

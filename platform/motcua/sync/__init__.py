@@ -1,0 +1,1 @@
+"""Dossier sync: polling change feeds, push intake, reconciliation, the timeline upsert."""

@@ -1,0 +1,1 @@
+"""Test support shipped with the core: database fixtures and the adapter conformance suite."""

@@ -1,0 +1,1 @@
+"""Web routes: health and metrics here; each feature's pages and API live with that feature."""

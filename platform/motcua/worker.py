@@ -1,0 +1,126 @@
+"""The worker: claims jobs across tenants, runs each in its tenant's transaction, fires schedules.
+
+Wakes on ``NOTIFY motcua_jobs`` (sent when a job is inserted) or every ``poll_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from motcua.db.database import connect
+from motcua.jobs import queue
+from motcua.jobs.queue import Job
+from motcua.jobs.registry import JobContext, Retry
+from motcua.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, runtime: Runtime, *, concurrency: int = 8, poll_seconds: float = 1.0,
+                 lease_seconds: float = 120.0, per_tenant: int = 4) -> None:
+        self.rt = runtime
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        self.lease_seconds = lease_seconds
+        self.per_tenant = per_tenant
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
+        self.processed = 0
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        listener = await connect(self.rt.db.url)
+        await listener.add_listener("motcua_jobs", lambda *_: self._wake.set())
+        slots = asyncio.Semaphore(self.concurrency)
+        next_schedule = 0.0
+        try:
+            while not self._stop.is_set():
+                if time.monotonic() >= next_schedule:
+                    await self._fire_schedules()
+                    next_schedule = time.monotonic() + 5
+                free = self.concurrency - len(self._running)
+                jobs: list[Job] = []
+                if free > 0:
+                    try:
+                        async with self.rt.db.system() as conn:
+                            jobs = await queue.claim(conn, free, per_tenant=self.per_tenant,
+                                                     lease_seconds=self.lease_seconds)
+                    except (OSError, Exception) as exc:  # database down: wait and retry, never crash
+                        log.warning("claiming jobs failed: %s", exc)
+                        await asyncio.sleep(self.poll_seconds)
+                        continue
+                for job in jobs:
+                    await slots.acquire()
+                    task = asyncio.create_task(self._run_one(job))
+                    self._running.add(task)
+                    task.add_done_callback(lambda t: (self._running.discard(t), slots.release()))
+                if not jobs or len(jobs) < free:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+        finally:
+            if self._running:
+                await asyncio.gather(*self._running, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await listener.close()
+
+    async def run_until_idle(self, timeout: float = 30.0) -> int:
+        """Process jobs until none is ready (tests and ``motcua sync``). Returns how many ran."""
+        deadline = time.monotonic() + timeout
+        done = 0
+        while time.monotonic() < deadline:
+            async with self.rt.db.system() as conn:
+                jobs = await queue.claim(conn, self.concurrency, per_tenant=self.per_tenant,
+                                         lease_seconds=self.lease_seconds)
+            if not jobs:
+                return done
+            await asyncio.gather(*(self._run_one(j) for j in jobs))
+            done += len(jobs)
+        return done
+
+    async def _fire_schedules(self) -> None:
+        try:
+            async with self.rt.db.system() as conn:
+                due = await conn.fetch("SELECT * FROM motcua_claim_schedules()")
+            for row in due:
+                async with self.rt.db.tenant(row["tenant_id"]) as conn:
+                    await queue.enqueue(conn, row["tenant_id"], row["kind"], row["payload"],
+                                        dedupe_key=f"schedule:{row['kind']}")
+        except Exception as exc:  # noqa: BLE001 - a failed tick is retried at the next one
+            log.warning("firing schedules failed: %s", exc)
+
+    async def _run_one(self, job: Job) -> None:
+        handler = self.rt.plugins.jobs.get(job.kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {job.kind!r}")
+            async with self.rt.db.tenant(job.tenant_id) as conn:
+                await handler(job, JobContext(runtime=self.rt, conn=conn, tenant_id=job.tenant_id))
+                await queue.complete(conn, job)
+            self.processed += 1
+        except Retry as exc:
+            await self._record_failure(job, f"retry: {exc}", delay=exc.delay, count_attempt=False)
+        except Exception as exc:  # noqa: BLE001 - one job's failure never stops the worker
+            log.warning("job %s %s/%s failed (attempt %s): %s", job.kind, job.tenant_id, job.id, job.attempts,
+                        exc.__class__.__name__)
+            unknown = isinstance(exc, LookupError) and handler is None
+            await self._record_failure(job, f"{exc.__class__.__name__}: {exc}", count_attempt=True,
+                                       park=unknown)
+
+    async def _record_failure(self, job: Job, error: str, *, delay: float | None = None,
+                              count_attempt: bool = True, park: bool = False) -> None:
+        if park:
+            job = Job(job.tenant_id, job.id, job.kind, job.payload, job.max_attempts, job.max_attempts, job.dedupe_key)
+        try:
+            async with self.rt.db.tenant(job.tenant_id) as conn:
+                await queue.fail(conn, job, error, delay=delay, count_attempt=count_attempt)
+        except Exception as exc:  # noqa: BLE001 - the lease expires and the job is claimed again
+            log.warning("could not record failure of job %s: %s", job.id, exc)
