@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             await app.state.runtime.close()
 
     return Litestar(
-        route_handlers=list(plugins.routes),
+        route_handlers=list(plugins.routes(settings)),
         state=State({"runtime": runtime, "settings": settings, "owns_runtime": False}),
         dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
         on_startup=[startup],

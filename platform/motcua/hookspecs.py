@@ -64,5 +64,6 @@ def motcua_register_routes(registry: RouteRegistry) -> None:
     """Add HTTP route handlers and controllers to the web app.
 
     Called once by ``create_app``. Call ``registry.add(handler_or_router)`` with Litestar
-    route handlers, controllers or routers. Return nothing.
+    route handlers, controllers or routers; ``registry.settings`` says what is enabled
+    (for example the simulator). Return nothing.
     """

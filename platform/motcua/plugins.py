@@ -21,8 +21,12 @@ hookimpl = pluggy.HookimplMarker("motcua")
 
 # Built-in features are plug-ins too, loaded through the same hooks.
 BUILTIN_PLUGINS: tuple[str, ...] = (
-    "motcua.web.builtin",
-    "motcua.sync.builtin",
+    "motcua.web.builtin",  # health, readiness, metrics
+    "motcua.sync.builtin",  # dossier sync, push intake, lookups
+    "motcua.channels.zalo.builtin",  # Zalo webhooks, sends, tokens, OAuth connect
+    "motcua.sim.builtin",  # the Zalo simulator (only when settings.enable_simulator)
+    "motcua.staff.builtin",  # sign-in, officer inbox, feedback, admin console, KPIs
+    "motcua.citizen.builtin",  # conversation, status page, ratings, procedures, news, Mini App API
 )
 
 
@@ -45,6 +49,12 @@ class SubscriberRegistry(list[Callable[..., Awaitable[None]]]):
 
 
 class RouteRegistry(list[Any]):
+    """Route handlers for one app; ``settings`` lets a plug-in add routes only when enabled."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__()
+        self.settings = settings
+
     def add(self, handler: Any) -> None:
         self.append(handler)
 
@@ -94,8 +104,7 @@ class Plugins:
         self.pm.hook.motcua_register_jobs(registry=reg)
         return reg
 
-    @cached_property
-    def routes(self) -> RouteRegistry:
-        reg = RouteRegistry()
+    def routes(self, settings: Any) -> RouteRegistry:
+        reg = RouteRegistry(settings)
         self.pm.hook.motcua_register_routes(registry=reg)
         return reg

@@ -56,7 +56,7 @@ def _upgrade(owner_url: str, app_role: str, revision: str) -> None:
 
 
 async def migrate(owner_url: str, app_role: str = "motcua_app", *, password: str | None = None,
-                  revision: str = "head") -> None:
+                  revision: str = "heads") -> None:
     await ensure_role(owner_url, app_role, password)
     # Alembic's env runs its own event loop; keep it off ours.
     await asyncio.to_thread(_upgrade, owner_url, app_role, revision)
