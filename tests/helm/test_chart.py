@@ -239,7 +239,11 @@ def test_environment_and_secrets_by_reference(helm):
         for name, entry in env.items():
             if SECRET_ENV.search(name):
                 assert "value" not in entry, f"{name} written as a literal"
-        assert c["envFrom"] == [{"secretRef": {"name": "motcua-ca-mau"}}]
+        # Tenant secrets go to `tenants apply` only; it stores them encrypted for the processes.
+        if workload["kind"] == "Job":
+            assert c["envFrom"] == [{"secretRef": {"name": "motcua-ca-mau"}}]
+        else:
+            assert "envFrom" not in c
     assert not [d for d in docs if d["kind"] == "Secret"]
 
 
@@ -326,3 +330,14 @@ def test_selectors_match_pods(helm):
             component = selector["app.kubernetes.io/component"]
             pod_labels = find(docs, "Deployment", f"prod-motcua-{component}")["spec"]["template"]["metadata"]["labels"]
             assert selector.items() <= pod_labels.items()
+
+
+def test_container_build_file():
+    text = (CHART.parent / "Containerfile").read_text()
+    assert text.startswith("#") and "FROM python:3.11-slim" in text
+    assert re.search(r"pip install .*\buv\b", text)
+    assert "uv sync --frozen --no-dev" in text
+    assert "USER 10001" in text
+    assert 'ENTRYPOINT ["motcua"]' in text
+    ignored = (CHART.parents[1] / ".dockerignore").read_text().split()
+    assert {".git", ".venv", ".motcua"} <= set(ignored)

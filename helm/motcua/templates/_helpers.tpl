@@ -100,7 +100,7 @@ data: {}
 {{- end }}
 {{- end }}
 
-{{/* Per-tenant secrets (OA app secret, adapter passwords) that tenant files name by variable. */}}
+{{/* Per-tenant secrets (OA secret key, adapter passwords) that tenant files name by variable. */}}
 {{- define "motcua.envFrom" -}}
 {{- range .Values.secrets.tenantSecrets }}
 - secretRef:
