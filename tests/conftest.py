@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from motcua.db.database import connect
 from motcua.plugins import Plugins
 from motcua.runtime import Runtime
 from motcua.settings import Settings, ZaloSettings
+from motcua.tenancy.schema import Tenant
 from motcua.testing.database import TestDatabase
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,8 +125,17 @@ def tenant_secrets(tenants_dir, plugins) -> dict[str, str]:
     return values
 
 
+@dataclass
+class AppliedTenants:
+    by_slug: dict[str, Tenant]
+    sandbox_urls: dict[str, str]  # tenant slug -> base URL of its running sandbox
+
+    def __getitem__(self, slug: str) -> Tenant:
+        return self.by_slug[slug]
+
+
 @pytest.fixture(scope="session")
-async def tenants(database, runtime, tenants_dir, tenant_secrets):
+async def tenants(database, runtime, tenants_dir, tenant_secrets) -> AppliedTenants:
     """The demo provinces applied as ``motcua tenants apply`` would, with their sandboxes running."""
     from motcua.onestop.sandbox import sandboxes
     from motcua.tenancy.apply import apply_all
@@ -138,4 +149,4 @@ async def tenants(database, runtime, tenants_dir, tenant_secrets):
     finally:
         await conn.close()
     async with sandboxes(loaded.tenants, runtime.plugins.adapters) as urls:
-        yield {t.slug: t for t in loaded.tenants} | {"_sandbox_urls": urls}
+        yield AppliedTenants({t.slug: t for t in loaded.tenants}, urls)
