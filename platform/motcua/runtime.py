@@ -33,7 +33,7 @@ TENANT_CACHE_SECONDS = 5.0  # a newly applied province is served within this, no
 class Runtime:
     settings: Settings
     db: Database
-    owner_url: str
+    owner_url: str | None  # None when only the application role is configured (production pods)
     crypto: Crypto
     plugins: Plugins
     http: httpx.AsyncClient
@@ -46,7 +46,11 @@ class Runtime:
     async def start(cls, settings: Settings, *, plugins: Plugins | None = None, migrate_db: bool | None = None) -> Runtime:
         embedded = None
         owner_url = settings.database_url
-        if owner_url is None:
+        if owner_url is None and settings.app_database_url:
+            # Production web and worker pods need only the application role; the owner URL
+            # is for migrations and `tenants apply`, which then must be given it.
+            owner_url = None
+        elif owner_url is None:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             embedded = EmbeddedPostgres(settings.data_dir)
             server_url = await asyncio.to_thread(embedded.start)
@@ -54,6 +58,8 @@ class Runtime:
             owner_url = with_database(server_url, "motcua")
         try:
             if migrate_db if migrate_db is not None else (settings.migrate_on_start or settings.demo):
+                if owner_url is None:
+                    raise RuntimeError("migrating needs MOTCUA_DATABASE_URL (the owner role)")
                 await migrate(owner_url, settings.app_role, password=settings.app_password)
             app_url = settings.app_database_url or with_user(owner_url, settings.app_role, settings.app_password)
             db = await Database.open(app_url, max_size=settings.pool_size)

@@ -7,6 +7,7 @@ says what that was.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import re
@@ -73,7 +74,7 @@ def check_struct(value: Any, typ: type[msgspec.Struct], path: str, problems: lis
     fields = {f.encode_name: f for f in msgspec.structs.fields(typ)}
     for key in value:
         if key not in fields:
-            suggestion = [k for k in fields if k.replace("_", "") == str(key).replace("_", "").lower()]
+            suggestion = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
             hint = f" (did you mean '{suggestion[0]}'?)" if suggestion else f"; known keys: {', '.join(sorted(fields))}"
             problems.append((f"{path}.{key}".lstrip("."), f"unknown key{hint}"))
     for name, f in fields.items():
@@ -90,6 +91,13 @@ def check_struct(value: Any, typ: type[msgspec.Struct], path: str, problems: lis
         elif origin is list and nested is not None and isinstance(item, list):
             for i, element in enumerate(item):
                 check_struct(element, nested, f"{where}[{i}]", problems)
+        elif origin is dict and isinstance(item, Mapping):
+            value_type = typing.get_args(_unwrap(tp))[1]
+            for key, element in item.items():
+                try:
+                    msgspec.convert(element, type=value_type, strict=True)
+                except msgspec.ValidationError as exc:
+                    problems.append((f"{where}.{key}", _describe(exc)))
         else:
             try:
                 msgspec.convert(item, type=tp, strict=True)
@@ -126,52 +134,74 @@ def province_name(stat_code: str) -> str | None:
         return None
 
 
-def semantic_problems(slug: str, f: TenantFile, adapter_families: Any | None) -> list[tuple[str, str]]:
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def semantic_problems(slug: str, raw: Mapping[str, Any], adapter_families: Any | None,
+                      broken: set[str] = frozenset()) -> list[tuple[str, str]]:
+    """Checks that need more than types. They read the raw table defensively so that they run
+    even where other keys are broken, and skip what the structural pass already reported."""
     out: list[tuple[str, str]] = []
     if not SLUG.match(slug):
         out.append(("", f"the file name '{slug}' must be a lower-case ASCII slug like 'ca-mau'"))
-    real = province_name(f.stat_code)
-    if real is None:
-        out.append(("stat_code", f"'{f.stat_code}' is not a province code since the 2025 reorganisation"))
-    elif real.lower() not in f.name.lower():
-        out.append(("name", f"'{f.name}' does not match the province with statistical code {f.stat_code} ({real})"))
-    configs = {"adapter": f.adapter, **{f"adapters.{k}": v for k, v in f.adapters.items()}}
+    stat_code, name = _str(raw.get("stat_code")), _str(raw.get("name")) or ""
+    real = province_name(stat_code) if stat_code and "stat_code" not in broken else None
+    if stat_code and "stat_code" not in broken and real is None:
+        out.append(("stat_code", f"'{stat_code}' is not a province code since the 2025 reorganisation"))
+    elif real and name and real.lower() not in name.lower():
+        out.append(("name", f"'{name}' does not match the province with statistical code {stat_code} ({real})"))
+    configs = {"adapter": raw.get("adapter")}
+    extra = raw.get("adapters")
+    if isinstance(extra, Mapping):
+        configs |= {f"adapters.{k}": v for k, v in extra.items()}
     for where, cfg in configs.items():
-        for key in cfg.secrets:
-            if not key.endswith("_env"):
+        if not isinstance(cfg, Mapping):
+            continue
+        secrets = cfg.get("secrets")
+        for key in secrets if isinstance(secrets, Mapping) else ():
+            if not str(key).endswith("_env") and f"{where}.secrets.{key}" not in broken:
                 out.append((f"{where}.secrets.{key}", "secret keys must end in '_env' and name an environment variable"))
-        if adapter_families is not None:
-            if cfg.family not in adapter_families:
-                known = ", ".join(c.family for c in adapter_families)
-                out.append((f"{where}.family", f"no adapter family '{cfg.family}' is installed (installed: {known})"))
-            else:
-                try:
-                    adapter_families.settings_for(cfg.family, cfg.settings)
-                except msgspec.ValidationError as exc:
-                    out.append((f"{where}.settings", _describe(exc)))
-    for former in f.former:
-        if former.adapter and former.adapter not in f.adapters:
-            out.append(("former", f"'{former.name}' names adapter '{former.adapter}', which is not in [adapters]"))
+        family = _str(cfg.get("family"))
+        if adapter_families is None or family is None:
+            continue
+        if family not in adapter_families:
+            known = ", ".join(c.family for c in adapter_families) or "none"
+            out.append((f"{where}.family", f"no adapter family '{family}' is installed (installed: {known})"))
+        elif isinstance(cfg.get("settings", {}), Mapping):
+            try:
+                adapter_families.settings_for(family, cfg.get("settings", {}))
+            except msgspec.ValidationError as exc:
+                out.append((f"{where}.settings", _describe(exc)))
+    for i, former in enumerate(raw.get("former") or []):
+        adapter = _str(former.get("adapter")) if isinstance(former, Mapping) else None
+        if adapter and not (isinstance(extra, Mapping) and adapter in extra):
+            out.append((f"former[{i}].adapter", f"'{adapter}' is not in [adapters]"))
     codes: set[str] = set()
     wards: dict[str, str] | None = None
-    for i, agency in enumerate(f.agencies):
+    for i, agency in enumerate(raw.get("agencies") or []):
         where = f"agencies[{i}]"
-        if agency.code in codes:
-            out.append((f"{where}.code", f"agency code '{agency.code}' appears twice"))
-        codes.add(agency.code)
-        if agency.kind == "commune":
-            wards = wards if wards is not None else _wards(f.stat_code)
-            if not agency.ward_code:
+        if not isinstance(agency, Mapping) or any(b.startswith(where + ".") or b == where for b in broken):
+            if isinstance(agency, Mapping) and _str(agency.get("code")):
+                codes.add(agency["code"])
+            continue
+        code = _str(agency.get("code")) or ""
+        if code in codes:
+            out.append((f"{where}.code", f"agency code '{code}' appears twice"))
+        codes.add(code)
+        if agency.get("kind") == "commune":
+            wards = wards if wards is not None else (_wards(stat_code) if real else {})
+            ward = _str(agency.get("ward_code"))
+            if not ward:
                 out.append((f"{where}.ward_code", "a commune needs its ward_code (from the 2025 list of communes)"))
-            elif agency.ward_code not in wards:
-                out.append((f"{where}.ward_code", f"'{agency.ward_code}' is not a commune of {real or f.name}"))
-        elif not agency.name:
+            elif real and ward not in wards:
+                out.append((f"{where}.ward_code", f"'{ward}' is not a commune of {real}"))
+        elif not agency.get("name"):
             out.append((f"{where}.name", "is required for agencies that are not communes"))
-    for i, rule in enumerate(f.routing):
-        if rule.agency not in codes:
-            out.append((f"routing[{i}].agency", f"'{rule.agency}' is not one of this file's agencies"))
-    for where in _secret_looking_keys(msgspec.to_builtins(f)):
-        out.append((where, "looks like a secret written in the file; name an environment variable with a key ending in '_env'"))
+    for i, rule in enumerate(raw.get("routing") or []):
+        agency = _str(rule.get("agency")) if isinstance(rule, Mapping) else None
+        if agency and agency not in codes:
+            out.append((f"routing[{i}].agency", f"'{agency}' is not one of this file's agencies"))
     return out
 
 
@@ -183,15 +213,16 @@ def load_file(path: Path, adapter_families: Any | None = None) -> tuple[Tenant |
         return None, [Problem(name, "", f"is not valid TOML: {exc}")]
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(name, "", f"cannot be read: {exc}")]
-    structural: list[tuple[str, str]] = []
-    check_struct(raw, TenantFile, "", structural)
-    structural += [(k, "looks like a secret written in the file; name an environment variable with a key ending in '_env'")
-                   for k in _secret_looking_keys(raw)]
-    if structural:
-        return None, [Problem(name, k, m) for k, m in dict.fromkeys(structural)]
-    file = msgspec.convert(raw, type=TenantFile, strict=True)
-    problems = [Problem(name, k, m) for k, m in semantic_problems(path.stem, file, adapter_families)]
-    return (None if problems else Tenant(slug=path.stem, file=file)), problems
+    found: list[tuple[str, str]] = []
+    check_struct(raw, TenantFile, "", found)
+    problems: dict[str, str] = dict(reversed(found))  # one sentence per key: the first one found
+    for key in _secret_looking_keys(raw):
+        problems[key] = "looks like a secret written in the file; name an environment variable with a key ending in '_env'"
+    for key, message in semantic_problems(path.stem, raw, adapter_families, set(problems)):
+        problems.setdefault(key, message)
+    if problems:
+        return None, [Problem(name, k, m) for k, m in problems.items()]
+    return Tenant(slug=path.stem, file=msgspec.convert(raw, type=TenantFile, strict=True)), []
 
 
 def load_dir(directory: Path, adapter_families: Any | None = None) -> Loaded:
