@@ -15,7 +15,7 @@ def _run(connection) -> None:
     connection.execute(text(f"SELECT pg_advisory_lock({MIGRATION_LOCK})"))
     try:
         with context.begin_transaction():
-            context.run_migrations(app_role=context.config.attributes.get("app_role", "motcua_app"))
+            context.run_migrations()
     finally:
         connection.execute(text(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
         connection.commit()

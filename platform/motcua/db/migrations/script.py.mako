@@ -10,9 +10,9 @@ revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
 
 
-def upgrade(app_role: str = "motcua_app") -> None:
+def upgrade() -> None:
     ${upgrades if upgrades else "pass"}
 
 
-def downgrade(app_role: str = "motcua_app") -> None:
+def downgrade() -> None:
     ${downgrades if downgrades else "pass"}

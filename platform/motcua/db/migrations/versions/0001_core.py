@@ -10,7 +10,7 @@ Revises:
 
 from alembic import op
 
-from motcua.db.ddl import run_script
+from motcua.db.ddl import app_role as configured_app_role, run_script
 
 revision = "0001"
 down_revision = None
@@ -410,7 +410,8 @@ $$;
 """
 
 
-def upgrade(app_role: str = "motcua_app") -> None:
+def upgrade() -> None:
+    app_role = configured_app_role()
     run_script(FUNCTIONS)
     run_script(TABLES)
     for table in PROTECTED:
@@ -433,5 +434,5 @@ def upgrade(app_role: str = "motcua_app") -> None:
     op.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}")
 
 
-def downgrade(app_role: str = "motcua_app") -> None:
+def downgrade() -> None:
     raise NotImplementedError("the first revision is not downgraded; drop the database instead")
