@@ -47,6 +47,21 @@ def internal_error(request: Request, exc: Exception) -> Response[dict[str, Any]]
     return _problem(500, "Internal Server Error", "Đã có lỗi xảy ra. Chúng tôi đã ghi nhận và sẽ khắc phục sớm.")
 
 
+def _request_id(scope: Scope) -> str:
+    """The caller's X-Request-Id, or a new one; kept in the scope so every layer agrees."""
+    state = scope.setdefault("state", {})
+    if "request_id" not in state:
+        given = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-request-id"), "")
+        state["request_id"] = given[:64] if given.isprintable() and given else uuid.uuid4().hex[:16]
+    return state["request_id"]
+
+
+async def echo_request_id(message: Any, scope: Scope) -> None:
+    """Runs for every response, routed or not (a 404 never reaches route middleware)."""
+    if message["type"] == "http.response.start":
+        message["headers"] = [*message.get("headers", []), (b"x-request-id", _request_id(scope).encode())]
+
+
 def request_context(app: ASGIApp) -> ASGIApp:
     """Request id (echoed in X-Request-Id), tenant from the path, metrics per route."""
 
@@ -54,7 +69,7 @@ def request_context(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        rid = next((v.decode() for k, v in scope["headers"] if k == b"x-request-id"), None) or uuid.uuid4().hex[:16]
+        rid = _request_id(scope)
         logs.request_id.set(rid)
         parts = scope["path"].split("/")
         logs.tenant_id.set(parts[2] if len(parts) > 2 and parts[1] in {"zalo", "onestop", "t", "admin", "inbox"} else None)
@@ -64,7 +79,6 @@ def request_context(app: ASGIApp) -> ASGIApp:
         async def send_wrapper(message: Any) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
             await send(message)
 
         try:
@@ -104,6 +118,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         on_startup=[startup],
         on_shutdown=[shutdown],
         middleware=[request_context],
+        before_send=[echo_request_id],
         plugins=[ProblemDetailsPlugin(ProblemDetailsConfig(enable_for_all_http_exceptions=True))],
         exception_handlers={
             asyncpg.exceptions.CannotConnectNowError: database_unavailable,
