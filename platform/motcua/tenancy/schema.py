@@ -105,6 +105,16 @@ class Features(Strict, kw_only=True):
     utilities: list[str] = []  # chat utility plug-ins switched on, by name
 
 
+class StaffSignIn(Strict, kw_only=True):
+    """The province's own OpenID Connect provider for its staff (optional; the vendor's provider
+    and local accounts work without it). The client secret is read from the named variable."""
+
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret_env: EnvName | None = None
+    oidc_label: str | None = None  # button text, e.g. "Đăng nhập bằng tài khoản công vụ"
+
+
 class TenantFile(Strict, kw_only=True):
     name: str  # official name, e.g. "Tỉnh Cà Mau"
     stat_code: StatCode
@@ -122,6 +132,7 @@ class TenantFile(Strict, kw_only=True):
     features: Features = Features()
     retention: Retention = Retention()
     utilities: dict[str, dict[str, Any]] = {}  # per-utility settings, e.g. [utilities.land_prices]
+    staff: StaffSignIn | None = None  # staff sign-in with the province's own provider
 
 
 class Tenant(msgspec.Struct, kw_only=True):
