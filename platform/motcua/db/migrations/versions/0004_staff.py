@@ -160,13 +160,13 @@ CREATE INDEX message_conversation ON message (tenant_id, conversation_id, create
 PROTECTED = ["staff_user", "faq", "news", "citizen_tag", "broadcast", "tenant_setting"]
 
 
-def upgrade(app_role: str = "motcua_app") -> None:
+def upgrade() -> None:
     run_script(TABLES)
     for table in PROTECTED:
         op.execute(f"SELECT motcua_protect('{table}')")
 
 
-def downgrade(app_role: str = "motcua_app") -> None:
+def downgrade() -> None:
     run_script("""
     DROP INDEX IF EXISTS message_conversation, audit_log_at, notification_broadcast, feedback_public,
       feedback_queue, conversation_queue;
