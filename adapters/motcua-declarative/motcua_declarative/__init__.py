@@ -1,0 +1,1 @@
+"""Motcua adapter family ``declarative``."""

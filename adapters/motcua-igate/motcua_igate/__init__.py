@@ -1,0 +1,1 @@
+"""Motcua adapter family ``igate``: VNPT iGate-style REST/JSON behind a provincial gateway."""
