@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from motcua.channels.zalo.dispatch import ChatRegistry
     from motcua.jobs.registry import JobRegistry
     from motcua.onestop.registry import AdapterRegistry
     from motcua.plugins import RouteRegistry, SubscriberRegistry, UtilityRegistry
@@ -66,4 +67,18 @@ def motcua_register_routes(registry: RouteRegistry) -> None:
     Called once by ``create_app``. Call ``registry.add(handler_or_router)`` with Litestar
     route handlers, controllers or routers; ``registry.settings`` says what is enabled
     (for example the simulator). Return nothing.
+    """
+
+
+@hookspec
+def motcua_register_chat(registry: ChatRegistry) -> None:
+    """Register the conversation layer (the bot) that answers citizens on Zalo.
+
+    Called once per process, the first time the worker processes a citizen event. Call
+    ``registry.register(handler)`` with an async ``handler(event, ctx) -> bool``
+    (``motcua.channels.zalo.dispatch.ChatEvent`` / ``ChatContext``): it runs in the worker
+    inside the event's tenant transaction after the citizen and message are stored, replies
+    with ``await ctx.reply(text, buttons=...)``, and returns True when it handled the event.
+    Handlers are tried in registration order; when none handles a message, a short
+    acknowledgement is sent. Return nothing.
     """

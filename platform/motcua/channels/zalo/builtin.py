@@ -1,3 +1,24 @@
-"""Registers this part's hooks. Filled in as the part is built."""
+"""Registers the Zalo channel: webhook, OAuth connect and connection-state routes; the
+``zalo.event``, ``zalo.send`` and ``zalo.refresh_token`` jobs."""
 
-from motcua.plugins import hookimpl  # noqa: F401
+from motcua.plugins import hookimpl
+
+
+@hookimpl
+def motcua_register_routes(registry) -> None:
+    from motcua.channels.zalo.oauth import connect_oa, oauth_callback, zalo_connection
+    from motcua.channels.zalo.webhook import shared_webhook, tenant_webhook
+
+    for handler in (tenant_webhook, shared_webhook, connect_oa, oauth_callback, zalo_connection):
+        registry.add(handler)
+
+
+@hookimpl
+def motcua_register_jobs(registry) -> None:
+    from motcua.channels.zalo.outbox import send_job
+    from motcua.channels.zalo.processing import event_job
+    from motcua.channels.zalo.tokens import refresh_job
+
+    registry.register("zalo.event", event_job)
+    registry.register("zalo.send", send_job)
+    registry.register("zalo.refresh_token", refresh_job)
