@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 
 from motcua.onestop.records import Status
 from motcua.onestop.sandbox_world import SAMPLE_PROCEDURES, SimDossier, World, sandbox_app
@@ -144,7 +145,7 @@ def build(settings: Any, tenant: Any, world: World | None = None):
         return Response({"id": pysecrets.token_hex(12), "code": code}, status_code=201)
 
     @post("/pa/dossier/{dossier_id:str}/--vnpost", status_code=201)
-    async def vnpost(request: Request, dossier_id: str) -> Response:
+    async def vnpost(request: Request, dossier_id: FromPath[str]) -> Response:
         if not authorized(request):
             return unauthorized()
         d = next((d for d in world.dossiers.values() if hashlib.sha1(d.code.encode()).hexdigest()[:24] == dossier_id), None)

@@ -19,6 +19,20 @@ def normalize_code(code: str) -> str:
     return _SEPARATORS.sub("", code.strip().upper())
 
 
+_PARTS = re.compile(r"^([0-9A-Z]{3})([0-9A-Z]{2})([0-9A-Z]{2})([A-Z][0-9]{2})(\d{6})(\d{4,})$")
+
+
+def format_code(code: str) -> str:
+    """The canonical written form (``000.00.07.H12-251119-0001``) of a code however it was typed;
+    a code of another scheme comes back stripped but otherwise as given. Adapters send this to
+    systems that match codes literally."""
+    m = _PARTS.match(normalize_code(code))
+    if not m:
+        return code.strip()
+    a, b, c, h, day, seq = m.groups()
+    return f"{a}.{b}.{c}.{h}-{day}-{seq}"
+
+
 def is_canonical_code(code: str) -> bool:
     return bool(_CANONICAL.match(code.strip()))
 

@@ -469,17 +469,20 @@ class World:
         self.received[kind].append(entry)
 
     def secret(self, name: str) -> str:
-        """The value of a secret the tenant file names: the operator's environment variable, or a
-        fixed development value when it is not set (a sandbox guards nothing real)."""
-        cfg = self.tenant.file.adapter
-        env = cfg.secrets.get(f"{name}_env")
-        return (os.environ.get(env) if env else None) or f"sandbox-{self.slug}-{name}"
+        return sandbox_secret(self.tenant, name)
 
     def state(self) -> dict[str, Any]:
         return {"now": self.now().isoformat(), "speed": self.speed, "dossiers": len(self.dossiers),
                 "tokens_issued": self.tokens_issued, "push_target": self.push_target,
                 "faults": {"latency_ms": self.faults.latency_ms, "status": self.faults.status,
                            "count": self.faults.count, "malformed": self.faults.malformed}}
+
+
+def sandbox_secret(tenant: Any, name: str) -> str:
+    """The value of a secret the tenant file names: the operator's environment variable, or a
+    fixed development value when it is not set (a sandbox guards nothing real)."""
+    env = tenant.file.adapter.secrets.get(f"{name}_env")
+    return (os.environ.get(env) if env else None) or f"sandbox-{tenant.slug}-{name}"
 
 
 def _agencies(tenant: Any) -> dict[str, Any]:
@@ -559,8 +562,9 @@ def control_router(world: World, *, push_sample: Callable[[SimDossier], tuple[by
     """The ``/_sandbox`` control API (see the module docstring)."""
     from litestar import Router, delete, get, post, put
     from litestar.exceptions import HTTPException, NotFoundException
+    from litestar.params import FromPath, JSONBody
 
-    def dossier(code: str) -> SimDossier:
+    def dossier(code: FromPath[str]) -> SimDossier:
         d = world.find(code)
         if d is None:
             raise NotFoundException(f"no dossier {code}")
@@ -571,7 +575,7 @@ def control_router(world: World, *, push_sample: Callable[[SimDossier], tuple[by
         return world.state()
 
     @post("/clock", sync_to_thread=False, status_code=200)
-    def clock(data: dict[str, Any]) -> dict[str, Any]:
+    def clock(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
         if "speed" in data:
             world.advance(0)
             now = world.now()
@@ -590,7 +594,7 @@ def control_router(world: World, *, push_sample: Callable[[SimDossier], tuple[by
         return [d.summary() for d in world.dossiers.values()]
 
     @post("/dossiers", sync_to_thread=False, status_code=201)
-    def create(data: dict[str, Any]) -> dict[str, Any]:
+    def create(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
         try:
             d = world.create(procedure_code=data.get("procedure_code"), status=Status(data.get("status", "received")),
                              online=bool(data.get("online", False)), applicant_phone=data.get("applicant_phone"),
@@ -601,12 +605,12 @@ def control_router(world: World, *, push_sample: Callable[[SimDossier], tuple[by
         return d.detail()
 
     @get("/dossiers/{code:str}", sync_to_thread=False)
-    def read(code: str) -> dict[str, Any]:
+    def read(code: FromPath[str]) -> dict[str, Any]:
         world.tick()
         return dossier(code).detail()
 
     @post("/dossiers/{code:str}/status", sync_to_thread=False, status_code=200)
-    def move(code: str, data: dict[str, Any]) -> dict[str, Any]:
+    def move(code: FromPath[str], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
         dossier(code)
         try:
             d = world.move(code, data.get("status"), raw=data.get("raw"), note=data.get("note"),
@@ -616,14 +620,14 @@ def control_router(world: World, *, push_sample: Callable[[SimDossier], tuple[by
         return d.detail()
 
     @post("/dossiers/{code:str}/corrupt", sync_to_thread=False, status_code=200)
-    def corrupt(code: str) -> dict[str, Any]:
+    def corrupt(code: FromPath[str]) -> dict[str, Any]:
         d = dossier(code)
         d.corrupt, d.updated_at = True, world.now()
         d.history.append((d.updated_at, "corrupt"))
         return d.detail()
 
     @post("/faults", sync_to_thread=False, status_code=200)
-    def faults(data: dict[str, Any]) -> dict[str, Any]:
+    def faults(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
         f = world.faults
         f.latency_ms = int(data.get("latency_ms", f.latency_ms))
         if "status" in data:
@@ -639,13 +643,13 @@ def control_router(world: World, *, push_sample: Callable[[SimDossier], tuple[by
         return world.state()["faults"]
 
     @get("/received/{kind:str}", sync_to_thread=False)
-    def received(kind: str) -> list[dict[str, Any]]:
+    def received(kind: FromPath[str]) -> list[dict[str, Any]]:
         if kind not in world.received:
             raise NotFoundException(f"kinds: {', '.join(world.received)}")
         return world.received[kind]
 
     @put("/push-target", sync_to_thread=False, status_code=200)
-    def push_target(data: dict[str, Any]) -> dict[str, Any]:
+    def push_target(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
         world.push_target = data.get("url") or None
         return {"url": world.push_target}
 
@@ -654,7 +658,7 @@ def control_router(world: World, *, push_sample: Callable[[SimDossier], tuple[by
         return world.pushes
 
     @post("/push-sample", sync_to_thread=False, status_code=200)
-    def sample(data: dict[str, Any]) -> dict[str, Any]:
+    def sample(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
         if push_sample is None:
             raise NotFoundException("this family does not push")
         body, headers = push_sample(dossier(str(data.get("code", ""))))
