@@ -150,3 +150,50 @@ async def tenants(database, runtime, tenants_dir, tenant_secrets) -> AppliedTena
         await conn.close()
     async with sandboxes(loaded.tenants, runtime.plugins.adapters) as urls:
         yield AppliedTenants({t.slug: t for t in loaded.tenants}, urls)
+
+
+# ---- every log line of the session, for tests/zz_logs (no personal data in logs) ------------
+
+LOG_FILE_ENV = "MOTCUA_TEST_LOG_FILE"  # subprocess tests (faults) append their servers' logs here
+
+
+@pytest.fixture(scope="session")
+def session_log(tmp_path_factory) -> Path:
+    """Every log record of the session, formatted exactly as production writes it."""
+    import logging
+
+    from motcua.logs import JsonFormatter
+
+    path = tmp_path_factory.mktemp("logs") / "session.jsonl"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(JsonFormatter())
+    handler.setLevel(logging.DEBUG)
+    os.environ[LOG_FILE_ENV] = str(path)
+    _session_log_handler.append(handler)
+    return path
+
+
+_session_log_handler: list = []
+
+
+@pytest.fixture(autouse=True)
+def _collect_logs(session_log):
+    """Keep the session's handler on the root logger (``motcua.logs.configure`` replaces handlers)."""
+    import logging
+
+    root = logging.getLogger()
+    handler = _session_log_handler[0]
+    if handler not in root.handlers:
+        root.addHandler(handler)
+    if root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    yield
+    handler.flush()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The log scan in tests/zz_logs runs after everything else, adapters' tests included."""
+    last = [i for i in items if "zz_logs" in i.nodeid.split("/")]
+    if last:
+        ids = {id(i) for i in last}
+        items[:] = [i for i in items if id(i) not in ids] + last

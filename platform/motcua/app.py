@@ -22,7 +22,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from motcua import logs, metrics
+from motcua import logs, metrics, tracing
 from motcua.runtime import Runtime
 from motcua.settings import Settings
 
@@ -63,7 +63,8 @@ async def echo_request_id(message: Any, scope: Scope) -> None:
 
 
 def request_context(app: ASGIApp) -> ASGIApp:
-    """Request id (echoed in X-Request-Id), tenant from the path, metrics per route."""
+    """Request id (echoed in X-Request-Id), tenant from the path, metrics per route, and the
+    request's span when tracing is on (webhooks count their own outcomes, per tenant)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,22 +73,32 @@ def request_context(app: ASGIApp) -> ASGIApp:
         rid = _request_id(scope)
         logs.request_id.set(rid)
         parts = scope["path"].split("/")
-        logs.tenant_id.set(parts[2] if len(parts) > 2 and parts[1] in {"zalo", "onestop", "t", "admin", "inbox"} else None)
+        tenant = parts[2] if len(parts) > 2 and parts[1] in {"zalo", "onestop", "t", "admin", "inbox"} else None
+        logs.tenant_id.set(tenant)
         started = time.perf_counter()
         status_holder = {"status": 500}
+        route = scope.get("path_template") or (scope.get("route_handler") and scope["route_handler"].paths) or "?"
+        route = route if isinstance(route, str) else next(iter(route), "?")
 
         async def send_wrapper(message: Any) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
             await send(message)
 
-        try:
-            await app(scope, receive, send_wrapper)
-        finally:
-            route = scope.get("path_template") or (scope.get("route_handler") and scope["route_handler"].paths) or "?"
-            route = route if isinstance(route, str) else next(iter(route), "?")
-            metrics.HTTP_REQUESTS.labels(route, scope["method"], str(status_holder["status"])).inc()
-            metrics.HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
+        with tracing.server_span(scope["method"], route, scope.get("headers", []), tenant) as span:
+            try:
+                await app(scope, receive, send_wrapper)
+            finally:
+                status = status_holder["status"]
+                elapsed = time.perf_counter() - started
+                metrics.HTTP_REQUESTS.labels(route, scope["method"], str(status)).inc()
+                metrics.HTTP_LATENCY.labels(route).observe(elapsed)
+                if span is not None:
+                    span.set_attribute("http.response.status_code", status)
+                    if status >= 500:
+                        from opentelemetry.trace import Status, StatusCode
+
+                        span.set_status(Status(StatusCode.ERROR, f"HTTP {status}"))
 
     return middleware
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import msgspec
 
+from motcua import tracing
 from motcua.crypto import Crypto, get_secrets, load_master_key
 from motcua.db.database import Database, with_database, with_user
 from motcua.db.embedded import EmbeddedPostgres
@@ -68,8 +69,11 @@ class Runtime:
                 embedded.stop()
             raise
         crypto = Crypto(load_master_key(settings.master_key, settings.data_dir, demo=settings.demo))
+        tracing.configure()  # on only when MOTCUA_TRACING or OTEL_EXPORTER_OTLP_ENDPOINT says so
+        # Outbound calls (Zalo above all) get a client span and carry the trace on when tracing is on.
+        http = tracing.http_client(timeout=httpx.Timeout(10.0, connect=5.0))
         return cls(settings=settings, db=db, owner_url=owner_url, crypto=crypto, plugins=plugins or Plugins(),
-                   http=httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)), embedded=embedded)
+                   http=http, embedded=embedded)
 
     async def close(self) -> None:
         for _, adapter in self._adapters.values():

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import time
 
+from motcua import metrics, tracing
 from motcua.db.database import connect
 from motcua.jobs import queue
 from motcua.jobs.queue import Job
@@ -98,22 +99,37 @@ class Worker:
             log.warning("firing schedules failed: %s", exc)
 
     async def _run_one(self, job: Job) -> None:
-        handler = self.rt.plugins.jobs.get(job.kind)
-        try:
-            if handler is None:
-                raise LookupError(f"no handler for job kind {job.kind!r}")
-            async with self.rt.db.tenant(job.tenant_id) as conn:
-                await handler(job, JobContext(runtime=self.rt, conn=conn, tenant_id=job.tenant_id))
-                await queue.complete(conn, job)
-            self.processed += 1
-        except Retry as exc:
-            await self._record_failure(job, f"retry: {exc}", delay=exc.delay, count_attempt=False)
-        except Exception as exc:  # noqa: BLE001 - one job's failure never stops the worker
-            log.warning("job %s %s/%s failed (attempt %s): %s", job.kind, job.tenant_id, job.id, job.attempts,
-                        exc.__class__.__name__)
-            unknown = isinstance(exc, LookupError) and handler is None
-            await self._record_failure(job, f"{exc.__class__.__name__}: {exc}", count_attempt=True,
-                                       park=unknown)
+        started = time.perf_counter()
+        outcome = "done"
+        with tracing.job_span(job) as span:
+            if tracing.TRACE_KEY in job.payload:  # the trace context is ours, not the handler's
+                job = Job(job.tenant_id, job.id, job.kind,
+                          {k: v for k, v in job.payload.items() if k != tracing.TRACE_KEY},
+                          job.attempts, job.max_attempts, job.dedupe_key)
+            handler = self.rt.plugins.jobs.get(job.kind)
+            try:
+                if handler is None:
+                    raise LookupError(f"no handler for job kind {job.kind!r}")
+                async with self.rt.db.tenant(job.tenant_id) as conn:
+                    await handler(job, JobContext(runtime=self.rt, conn=conn, tenant_id=job.tenant_id))
+                    await queue.complete(conn, job)
+                self.processed += 1
+            except Retry as exc:
+                outcome = "retry"
+                await self._record_failure(job, f"retry: {exc}", delay=exc.delay, count_attempt=False)
+            except Exception as exc:  # noqa: BLE001 - one job's failure never stops the worker
+                log.warning("job %s %s/%s failed (attempt %s): %s", job.kind, job.tenant_id, job.id, job.attempts,
+                            exc.__class__.__name__)
+                unknown = isinstance(exc, LookupError) and handler is None
+                parked = unknown or job.attempts >= job.max_attempts
+                outcome = "parked" if parked else "failed"
+                await self._record_failure(job, f"{exc.__class__.__name__}: {exc}", count_attempt=True,
+                                           park=unknown)
+            finally:
+                metrics.JOBS.labels(job.tenant_id, job.kind, outcome).inc()
+                metrics.JOB_LATENCY.labels(job.kind).observe(time.perf_counter() - started)
+                if span is not None:
+                    span.set_attribute("motcua.job.outcome", outcome)
 
     async def _record_failure(self, job: Job, error: str, *, delay: float | None = None,
                               count_attempt: bool = True, park: bool = False) -> None:

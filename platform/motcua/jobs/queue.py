@@ -9,6 +9,8 @@ from typing import Any
 
 import asyncpg
 
+from motcua import tracing
+
 
 @dataclass(frozen=True, slots=True)
 class Job:
@@ -30,13 +32,15 @@ async def enqueue(conn: asyncpg.Connection, tenant_id: str, kind: str, payload: 
                   dedupe_key: str | None = None, run_at: datetime | None = None,
                   max_attempts: int = 8) -> int | None:
     """Add a job in the caller's (tenant) transaction. With a ``dedupe_key``, a job already
-    waiting or running under that key wins and None is returned."""
+    waiting or running under that key wins and None is returned. When tracing is on, the
+    current trace context rides along in the payload (``tracing.TRACE_KEY``)."""
+    payload = tracing.inject_payload(payload or {})
     return await conn.fetchval(
         """INSERT INTO job (tenant_id, kind, payload, dedupe_key, run_at, max_attempts)
            VALUES ($1, $2, $3, $4, coalesce($5, now()), $6)
            ON CONFLICT (tenant_id, dedupe_key) WHERE dedupe_key IS NOT NULL AND status <> 'parked'
            DO NOTHING RETURNING id""",
-        tenant_id, kind, payload or {}, dedupe_key, run_at, max_attempts,
+        tenant_id, kind, payload, dedupe_key, run_at, max_attempts,
     )
 
 
