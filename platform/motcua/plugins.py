@@ -27,6 +27,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "motcua.sim.builtin",  # the Zalo simulator (only when settings.enable_simulator)
     "motcua.staff.builtin",  # sign-in, officer inbox, feedback, admin console, KPIs
     "motcua.citizen.builtin",  # conversation, status page, ratings, procedures, news, Mini App API
+    "motcua.submission.builtin",  # online submission: the form, photos of papers, receipts, postal delivery
 )
 
 

@@ -1,0 +1,60 @@
+"""Signed links to the online form, opened from a Zalo button.
+
+``/t/{tenant}/nop/{procedure_code}?u=<citizen id>&t=<expiry>.<signature>``: the signature binds
+tenant, procedure, citizen and expiry, so a link cannot be edited to open someone else's draft
+or kept forever (a forwarded link stops working after ``LINK_DAYS``).
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import quote, urlencode
+
+LINK_DAYS = 7
+
+
+def _message(tenant_id: str, procedure_code: str, citizen_id: int, expires: int) -> str:
+    return f"nop:{tenant_id}:{procedure_code.strip().upper()}:{citizen_id}:{expires}"
+
+
+def form_token(crypto, tenant_id: str, procedure_code: str, citizen_id: int, *, ttl_days: float = LINK_DAYS,
+               now: float | None = None) -> str:
+    expires = int((now or time.time()) + ttl_days * 86400)
+    return f"{expires:x}.{crypto.sign(_message(tenant_id, procedure_code, citizen_id, expires))}"
+
+
+def verify_form_token(crypto, tenant_id: str, procedure_code: str, citizen_id: int, token: str | None, *,
+                      now: float | None = None) -> str:
+    """'ok', 'expired' or 'invalid'."""
+    try:
+        exp_hex, sig = (token or "").split(".", 1)
+        expires = int(exp_hex, 16)
+    except ValueError:
+        return "invalid"
+    if not crypto.verify(_message(tenant_id, procedure_code, citizen_id, expires), sig):
+        return "invalid"
+    return "ok" if expires > (now or time.time()) else "expired"
+
+
+def form_path(tenant_id: str, procedure_code: str) -> str:
+    return f"/t/{tenant_id}/nop/{quote(procedure_code.strip(), safe='')}"
+
+
+def form_link(runtime, tenant_id: str, procedure_code: str, citizen_id: int, *, ttl_days: float = LINK_DAYS) -> str:
+    """The full URL a Zalo button opens (the citizen bot and ``offer_form`` use it)."""
+    token = form_token(runtime.crypto, tenant_id, procedure_code, citizen_id, ttl_days=ttl_days)
+    query = urlencode({"u": citizen_id, "t": token})
+    return f"{runtime.settings.public_url}{form_path(tenant_id, procedure_code)}?{query}"
+
+
+def status_token(crypto, tenant_id: str, code_key: str) -> str:
+    """The status page's token, as the citizen-services part defines it."""
+    return crypto.sign(f"{tenant_id}:{code_key}")
+
+
+def status_link(runtime, tenant_id: str, code: str) -> str:
+    from motcua.onestop.codes import normalize_code
+
+    key = normalize_code(code)
+    return (f"{runtime.settings.public_url}/t/{tenant_id}/hs/{quote(code, safe='')}"
+            f"?t={status_token(runtime.crypto, tenant_id, key)}")
