@@ -1,4 +1,5 @@
-"""Registers the sync jobs."""
+"""Registers the sync part: its jobs (polls, pushes, reconciliation, catalogue, dossier events)
+and its routes (push intake, sync health)."""
 
 from motcua.plugins import hookimpl
 
@@ -8,3 +9,12 @@ def motcua_register_jobs(registry) -> None:
     from motcua.sync.jobs import register
 
     register(registry)
+
+
+@hookimpl
+def motcua_register_routes(registry) -> None:
+    from motcua.sync.api import get_sync_health
+    from motcua.sync.push import receive_events
+
+    registry.add(receive_events)
+    registry.add(get_sync_health)
