@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import httpx
 import msgspec
 
-from motcua.onestop.codes import normalize_code
+from motcua.onestop.codes import format_code, normalize_code
 from motcua.onestop.contract import Capability, Malformed, Rejected, Unavailable
 from motcua.onestop.http import HttpAdapter, check_status, decode_json
 from motcua.onestop.records import (
@@ -92,7 +92,7 @@ class IGateAdapter(HttpAdapter):
         return decode_json(response.content, wire.IGateSlice)
 
     async def lookup(self, code: str) -> Dossier | None:
-        page = await self._search(code=code.strip())
+        page = await self._search(code=format_code(code))
         dossiers, quarantined = mapping.map_records(page.content, self.map_status)
         wanted = normalize_code(code)
         for d in dossiers:
