@@ -15,7 +15,7 @@ from typing import Any
 
 from litestar import Request, Response, delete, get, post
 from litestar.enums import MediaType
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.plugins.problem_details import ProblemDetailsException
 
 from motcua.crypto import normalize_phone
 from motcua.runtime import Runtime
@@ -31,8 +31,12 @@ PIXEL = bytes.fromhex("89504e470d0a1a0a0000000d494844520000000100000001080600000
                       "0000000d49444154789c6360f8cff01f0005000201a5b6e1ce0000000049454e44ae426082")
 
 
-def bad(detail: str, status: int = 400) -> HTTPException:
-    return HTTPException(status_code=status, detail=detail)
+TITLES = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 413: "Content Too Large"}
+
+
+def bad(detail: str, status: int = 400) -> ProblemDetailsException:
+    """An error whose ``detail`` is the sentence a person reads (problem+json)."""
+    return ProblemDetailsException(status_code=status, title=TITLES.get(status, "Error"), detail=detail)
 
 
 async def body_of(request: Request) -> dict[str, Any]:
@@ -58,7 +62,7 @@ async def sim_and_oa(runtime: Runtime, key: Any) -> tuple[SimState, OA]:
         await sim.load(runtime, force=True)  # a tenant applied a moment ago
         oa = sim.find_oa(key)
     if oa is None:
-        raise NotFoundException(detail=f"Không có Official Account nào ứng với {key!r} (tenant, oa_id hoặc app_id).")
+        raise bad(status=404, detail=f"Không có Official Account nào ứng với {key!r} (tenant, oa_id hoặc app_id).")
     return sim, oa
 
 
@@ -378,7 +382,7 @@ async def get_user(runtime: Runtime, oa_key: str, user_id: str) -> dict[str, Any
     sim, oa = await sim_and_oa(runtime, oa_key)
     user = oa.users.get(user_id)
     if user is None:
-        raise NotFoundException(detail="Không có người dùng này.")
+        raise bad(status=404, detail="Không có người dùng này.")
     return user_view(user)
 
 
@@ -505,7 +509,7 @@ async def upload(request: Request, runtime: Runtime) -> dict[str, Any]:
 async def media(runtime: Runtime, media_id: str) -> Response[bytes]:
     hit = get_state(runtime).media.get(media_id)
     if hit is None:
-        raise NotFoundException(detail="Không có tệp này.")
+        raise bad(status=404, detail="Không có tệp này.")
     return Response(hit[1], media_type=hit[0], headers={"Cache-Control": "max-age=86400"})
 
 

@@ -111,7 +111,7 @@ async def grant(request: Request, runtime: Runtime) -> Response[Any]:
     return Redirect(redirect_uri + sep + urlencode(params), status_code=302)
 
 
-@post("/v4/oa/access_token", operation_id="SimOauthAccessToken")
+@post("/v4/oa/access_token", operation_id="SimOauthAccessToken", status_code=200)
 async def access_token(request: Request, runtime: Runtime) -> Response[Any]:
     sim = get_state(runtime)
     await sim.load(runtime)

@@ -129,6 +129,10 @@ async def authenticate(request: Request, runtime: Runtime, family: str = "oa") -
     if fault is not None:
         return fault
     if oa is None or problem is not None:
+        if oa is not None:  # an expired token still says whose it was
+            code = "-124" if family == "zns" else "-220"
+            rejected = sim.stats_for(oa.oa_id).rejected
+            rejected[code] = rejected.get(code, 0) + 1
         if family == "zns":
             return zalo(error=-124, message="Access token is invalid" if problem == "invalid"
                         else "Access token is expired or invalid")
@@ -289,7 +293,7 @@ def base_of(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@post("/v3.0/oa/message/cs", operation_id="SimSendCs")
+@post("/v3.0/oa/message/cs", operation_id="SimSendCs", status_code=200)
 async def send_cs(request: Request, runtime: Runtime) -> Response[Any]:
     call = await authenticate(request, runtime)
     if isinstance(call, Response):
@@ -324,7 +328,8 @@ async def send_cs(request: Request, runtime: Runtime) -> Response[Any]:
     return call.ok(data)
 
 
-@post(["/v3.0/oa/message/transaction", "/v3.0/oa/message/promotion"], operation_id="SimSendDiscontinued")
+@post(["/v3.0/oa/message/transaction", "/v3.0/oa/message/promotion"], operation_id="SimSendDiscontinued",
+      status_code=200)
 async def send_discontinued(request: Request, runtime: Runtime) -> Response[Any]:
     """Discontinued on 2026-03-01 in favour of ZBS templates (§1.2, UNCONFIRMED); the code
     returned for a shut-down API is borrowed from the v2 shutdown (-240)."""
@@ -334,7 +339,7 @@ async def send_discontinued(request: Request, runtime: Runtime) -> Response[Any]
     return call.error(-240, "This API has been shut down, please switch to ZBS Template Message")
 
 
-@post("/v2.0/oa/message", operation_id="SimSendV2")
+@post("/v2.0/oa/message", operation_id="SimSendV2", status_code=200)
 async def send_v2(request: Request, runtime: Runtime) -> Response[Any]:
     call = await authenticate(request, runtime)
     if isinstance(call, Response):
@@ -342,7 +347,7 @@ async def send_v2(request: Request, runtime: Runtime) -> Response[Any]:
     return call.error(-240, "MessageV2 API has been shut down, please switch to MessageV3")
 
 
-@post("/v3.0/oa/message/template", operation_id="SimSendTemplateByUid")
+@post("/v3.0/oa/message/template", operation_id="SimSendTemplateByUid", status_code=200)
 async def send_template_uid(request: Request, runtime: Runtime) -> Response[Any]:
     """ZBS template by user id (§1.2, UNCONFIRMED shape): no window needed, the template's
     quota is the OA's ZNS daily quota here."""
@@ -421,18 +426,18 @@ def store_media(sim: SimState, content_type: str, data: bytes) -> str:
     return media_id
 
 
-@post("/v2.0/oa/upload/image", operation_id="SimUploadImage")
+@post("/v2.0/oa/upload/image", operation_id="SimUploadImage", status_code=200)
 async def upload_image(request: Request, runtime: Runtime) -> Response[Any]:
     return await _upload(request, runtime, {"png", "jpg"}, IMAGE_MAX, "attachment_id",
                          "file is invalid. We only support png and jpeg")
 
 
-@post("/v2.0/oa/upload/gif", operation_id="SimUploadGif")
+@post("/v2.0/oa/upload/gif", operation_id="SimUploadGif", status_code=200)
 async def upload_gif(request: Request, runtime: Runtime) -> Response[Any]:
     return await _upload(request, runtime, {"gif"}, IMAGE_MAX, "attachment_id", "file is invalid. We only support gif")
 
 
-@post("/v2.0/oa/upload/file", operation_id="SimUploadFile")
+@post("/v2.0/oa/upload/file", operation_id="SimUploadFile", status_code=200)
 async def upload_file(request: Request, runtime: Runtime) -> Response[Any]:
     return await _upload(request, runtime, {"pdf", "doc", "docx"}, FILE_MAX, "token",
                          "file is invalid. We only support pdf, doc and docx")
@@ -544,7 +549,7 @@ async def get_oa(request: Request, runtime: Runtime) -> Response[Any]:
                     "linked_ZCA": "", "package_valid_through_date": "", "package_auto_renew_date": ""})
 
 
-@post("/v3.0/oa/quota/message", operation_id="SimQuota")
+@post("/v3.0/oa/quota/message", operation_id="SimQuota", status_code=200)
 async def quota_message(request: Request, runtime: Runtime) -> Response[Any]:
     """The per-user form: when the user last interacted (to pre-compute the window)."""
     call = await authenticate(request, runtime)
@@ -571,7 +576,7 @@ async def _tag_body(request: Request, call: Call, need_user: bool) -> tuple[User
     return user, tag
 
 
-@post("/v2.0/oa/tag/tagfollower", operation_id="SimTagFollower")
+@post("/v2.0/oa/tag/tagfollower", operation_id="SimTagFollower", status_code=200)
 async def tag_follower(request: Request, runtime: Runtime) -> Response[Any]:
     call = await authenticate(request, runtime)
     if isinstance(call, Response):
@@ -586,7 +591,7 @@ async def tag_follower(request: Request, runtime: Runtime) -> Response[Any]:
     return call.ok()
 
 
-@post("/v2.0/oa/tag/rmfollowerfromtag", operation_id="SimUntagFollower")
+@post("/v2.0/oa/tag/rmfollowerfromtag", operation_id="SimUntagFollower", status_code=200)
 async def untag_follower(request: Request, runtime: Runtime) -> Response[Any]:
     call = await authenticate(request, runtime)
     if isinstance(call, Response):
@@ -600,7 +605,7 @@ async def untag_follower(request: Request, runtime: Runtime) -> Response[Any]:
     return call.ok()
 
 
-@post("/v2.0/oa/tag/rmtag", operation_id="SimRemoveTag")
+@post("/v2.0/oa/tag/rmtag", operation_id="SimRemoveTag", status_code=200)
 async def remove_tag(request: Request, runtime: Runtime) -> Response[Any]:
     call = await authenticate(request, runtime)
     if isinstance(call, Response):
@@ -645,7 +650,7 @@ async def zns_receipt(sim: SimState, oa: OA, phone: str, mid: str, tracking_id: 
         await webhooks.deliver(sim, oa, webhooks.zns_receipt_event(oa, phone, mid, tracking_id, delivered), zns=True)
 
 
-@post("/message/template", operation_id="SimZnsSend")
+@post("/message/template", operation_id="SimZnsSend", status_code=200)
 async def zns_send(request: Request, runtime: Runtime) -> Response[Any]:
     call = await authenticate(request, runtime, "zns")
     if isinstance(call, Response):
