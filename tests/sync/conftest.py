@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,8 @@ from typing import ClassVar
 import msgspec
 import pytest
 
-from motcua.db.database import connect
+from motcua.db.database import connect, with_database, with_user
+from motcua.db.migrate import ensure_database, migrate
 from motcua.onestop.contract import Adapter, Capability, Malformed, Rejected, Unavailable
 from motcua.onestop.records import (
     Agency,
@@ -36,6 +38,7 @@ from motcua.plugins import Plugins, get_plugin_manager, hookimpl
 from motcua.runtime import Runtime
 from motcua.tenancy.apply import apply_tenant
 from motcua.tenancy.schema import AdapterConfig, FormerProvince, Tenant, TenantFile
+from motcua.testing.database import TestDatabase
 
 T0 = datetime(2025, 11, 19, 8, 0, tzinfo=UTC)
 
@@ -96,8 +99,11 @@ class MemoryAdapter(Adapter):
 
     async def lookup_by_owner(self, *, phone=None, id_number=None) -> list[Dossier]:
         await self.system._io("lookup_by_owner", phone or id_number)
+        from motcua.crypto import normalize_phone
+
         return [d for d in self.system.dossiers.values()
-                if (phone and d.applicant_phone == phone) or (id_number and d.applicant_id_number == id_number)]
+                if (phone and normalize_phone(d.applicant_phone or "") == normalize_phone(phone))
+                or (id_number and d.applicant_id_number == id_number)]
 
     async def changes(self, cursor: str | None, *, since: datetime | None = None) -> ChangePage:
         sys_ = self.system
@@ -187,14 +193,29 @@ def sync_plugins() -> Plugins:
 
 
 @pytest.fixture(scope="session")
-async def sync_runtime(settings, sync_plugins, database):
-    rt = await Runtime.start(settings, plugins=sync_plugins, migrate_db=False)
+async def sync_database(database):
+    """A database of its own on the same server: these tests run workers, and a worker claims every
+    tenant's jobs; here it meets only tenants of the in-memory family, and others never meet them."""
+    name = f"motcua_sync_{secrets.token_hex(4)}"
+    await ensure_database(database.server_url, name)
+    owner = with_database(database.server_url, name)
+    await migrate(owner, "motcua_app")
+    db = TestDatabase(database.server_url, owner, with_user(owner, "motcua_app"), name, None, None)
+    yield db
+    await db.drop()
+
+
+@pytest.fixture(scope="session")
+async def sync_runtime(settings, sync_plugins, sync_database):
+    rt = await Runtime.start(settings.replace(database_url=sync_database.owner_url,
+                                              app_database_url=sync_database.app_url),
+                             plugins=sync_plugins, migrate_db=False)
     yield rt
     await rt.close()
 
 
 @pytest.fixture(scope="session")
-async def apply(database, crypto, sync_runtime):
+async def apply(sync_database, crypto, sync_runtime):
     """Apply a tenant as ``motcua tenants apply`` does; returns its slug."""
 
     async def _apply(slug: str, hcode: str, *, family: str = "memory", system: str | None = None,
@@ -206,7 +227,7 @@ async def apply(database, crypto, sync_runtime):
         t = Tenant(slug=slug, file=TenantFile(name=f"Tỉnh {slug}", stat_code="96", agency_code=hcode,
                                               former=list(former), adapters=adapters or {},
                                               adapter=AdapterConfig(family=family, settings=settings)))
-        conn = await connect(database.owner_url)
+        conn = await connect(sync_database.owner_url)
         try:
             await apply_tenant(conn, crypto, t, environ={})
         finally:
