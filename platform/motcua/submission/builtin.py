@@ -39,3 +39,10 @@ def motcua_register_routes(registry) -> None:
 def motcua_register_jobs(registry) -> None:
     registry.register("submissions.send", send_submission_job)
     registry.register("postal.send", send_postal_job)
+
+
+@hookimpl(optionalhook=True, tryfirst=True)  # before the general bot: "nộp hồ sơ ..." and photos for a draft
+def motcua_register_chat(registry) -> None:
+    from motcua.submission.chat import handle
+
+    registry.register(handle)

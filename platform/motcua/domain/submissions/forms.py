@@ -104,11 +104,12 @@ async def _from_table(conn, code: str) -> Procedure | None:
         return None
 
 
-async def _from_adapter(runtime, tenant_id: str, code: str) -> tuple[bool, Procedure | None]:
-    """(has a catalogue, the procedure). The catalogue is cached: a form must open fast."""
+async def adapter_catalogue(runtime, tenant_id: str) -> list[Procedure] | None:
+    """The adapter's live catalogue (None when the family has none), cached per tenant: a form
+    must open fast, and while the system is down the last catalogue beats no form."""
     adapter = await runtime.adapter(tenant_id)
     if Capability.procedures not in adapter.capabilities:
-        return False, None
+        return None
     cache = runtime.state.setdefault("submission.catalogue", {})
     hit = cache.get(tenant_id)
     if hit is None or time.monotonic() - hit[0] > CATALOGUE_SECONDS:
@@ -117,11 +118,19 @@ async def _from_adapter(runtime, tenant_id: str, code: str) -> tuple[bool, Proce
         except AdapterError:
             if hit is None:
                 raise
-            procs = hit[1]  # the system is down: yesterday's catalogue beats no form
+            procs = hit[1]
         hit = (time.monotonic(), procs)
         cache[tenant_id] = hit
+    return hit[1]
+
+
+async def _from_adapter(runtime, tenant_id: str, code: str) -> tuple[bool, Procedure | None]:
+    """(has a catalogue, the procedure)."""
+    procs = await adapter_catalogue(runtime, tenant_id)
+    if procs is None:
+        return False, None
     key = code.strip().upper()
-    return True, next((p for p in hit[1] if p.code.strip().upper() == key), None)
+    return True, next((p for p in procs if p.code.strip().upper() == key), None)
 
 
 async def load_form(conn, runtime, tenant_id: str, procedure_code: str) -> FormDefinition | None:
