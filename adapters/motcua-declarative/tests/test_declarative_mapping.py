@@ -29,7 +29,7 @@ def test_a_record_maps_through_the_configured_paths_and_status_words():
     [d], [] = mapping.map_records([record], fields, status_of, "%d/%m/%Y %H:%M:%S")
     assert (d.status, d.raw_status.code, d.online, d.missing_papers) == (Status.supplement_required, "CHO_BO_SUNG", True, ["Tờ khai"])
     assert d.due_at == datetime(2025, 11, 26, 17, 0, tzinfo=VN)
-    dossiers, [q] = mapping.map_records([{**record, "trang_thai": {"ma": "LIEN_THONG"}}, {"ngay": {}}], fields, status_of, "iso")
+    dossiers, [q] = mapping.map_records([{**record, "trang_thai": {"ma": "LIEN_THONG"}}, {"ngay": {}}], fields, status_of, "%d/%m/%Y %H:%M:%S")
     assert dossiers[0].status is Status.unknown and q.code is None and "code" in q.reason
 
 
