@@ -77,7 +77,7 @@ async def test_lookup_early_pickup_rating_request_and_rating_reaching_the_one_st
         thanks = await web.get(sent.headers["location"])
         assert "Cảm ơn ông/bà đã đánh giá" in thanks.text
     await worker.run_until_idle()
-    received = [e for e in await control._call("GET", "/_sandbox/received/evaluations")
+    received = [e for e in await control.received("evaluations")
                 if code in str(e)]
     assert len(received) == 1, received
     assert "Cán bộ tận tình" in str(received[0])
