@@ -76,6 +76,9 @@ class Runtime:
                    http=http, embedded=embedded)
 
     async def close(self) -> None:
+        for part in list(self.state.values()):  # attached parts with background tasks (the simulator)
+            if hasattr(part, "aclose"):
+                await part.aclose()
         for _, adapter in self._adapters.values():
             await adapter.aclose()
         await self.http.aclose()
