@@ -68,7 +68,7 @@ async def _providers(runtime: Runtime, scope: str | None) -> list[OidcProvider]:
 async def _login_page(runtime: Runtime, *, scope: str | None, next_url: str, email: str = "", error: str | None = None,
                       status: int = 200) -> Response[str]:
     token = new_login_csrf()
-    return render("login.html", status=status, tenants=await _tenants(runtime), scope=scope or "", next=next_url,
+    return render("login.html", http_status=status, tenants=await _tenants(runtime), scope=scope or "", next=next_url,
                   email=email, error=error, login_csrf=token, providers=await _providers(runtime, scope),
                   vendor=VENDOR, cookies=[Cookie(key=LOGIN_CSRF_COOKIE, value=token, path="/login", httponly=True,
                                                  samesite="strict", secure=secure_cookies(runtime), max_age=3600)])

@@ -44,7 +44,7 @@ async def _item_page(runtime: Runtime, p: Any, t: Any, fid: int, *, flash: str |
             raise not_found() from None
         agencies = await conn.fetch("SELECT code, name FROM agency WHERE tenant_id = $1 AND active ORDER BY name", t.slug)
         public_page = (await settings_store.effective(conn, t))["public_feedback_page"]
-    return render("feedback_item.html", status=status, me=p, tenant=t, fb=fb, agencies=agencies, flash=flash,
+    return render("feedback_item.html", http_status=status, me=p, tenant=t, fb=fb, agencies=agencies, flash=flash,
                   error=error, labels=feedback.STATUS_LABELS, categories=feedback.CATEGORIES,
                   next_statuses=sorted(feedback_service.NEXT[fb["status"]] - {"answered"}),
                   masked=feedback.mask_personal_data(fb["public_text"] or fb["content"]), public_page=public_page)
@@ -132,7 +132,7 @@ async def public_submit(request: Request, runtime: Runtime, tenant: str) -> Resp
                 conn, t, category=values["category"], title=values["title"], content=values["content"], channel="web",
                 contact={"name": values["name"], "phone": values["phone"], "address": values["address"]})
     except FeedbackError as exc:
-        return render("public_feedback_form.html", status=400, public=t, categories=feedback.CATEGORIES,
+        return render("public_feedback_form.html", http_status=400, public=t, categories=feedback.CATEGORIES,
                       token=token, values=values, error=str(exc))
     return render("public_feedback_sent.html", public=t, created=created)
 

@@ -137,7 +137,7 @@ async def conversation_action(request: Request, runtime: Runtime, tenant: str, c
         raise not_found() from None
     except InboxError as exc:
         ctx = await _thread_context(runtime, p, t, cid)
-        return render("conversation.html", status=400, me=p, tenant=t, error=str(exc), **ctx)
+        return render("conversation.html", http_status=400, me=p, tenant=t, error=str(exc), **ctx)
     # After a transfer the officer may no longer see it: back to the queue then.
     if action in ("transfer", "close"):
         return redirect(f"/inbox/{t.slug}/")

@@ -71,12 +71,12 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(name: str, *, status: int = 200, cookies: list[Cookie] | None = None, **context: Any) -> Response[str]:
+def render(name: str, *, http_status: int = 200, cookies: list[Cookie] | None = None, **context: Any) -> Response[str]:
     context.setdefault("me", None)
     context.setdefault("tenant", None)
     context.setdefault("flash", None)
     html = environment().get_template(f"staff/{name}").render(**context)
-    return Response(html, media_type=MediaType.HTML, status_code=status, cookies=cookies or [],
+    return Response(html, media_type=MediaType.HTML, status_code=http_status, cookies=cookies or [],
                     headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
                              "Referrer-Policy": "same-origin", "X-Content-Type-Options": "nosniff"})
 
@@ -168,13 +168,13 @@ def on_page_error(request: Request, exc: PageError) -> Response[Any]:
         return Response({"title": {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests"}
                          .get(exc.status, "Error"), "status": exc.status, "detail": exc.message},
                         status_code=exc.status, media_type="application/problem+json")
-    return render("error.html", status=exc.status, message=exc.message, code=exc.status)
+    return render("error.html", http_status=exc.status, message=exc.message, code=exc.status)
 
 
 def on_http_exception(request: Request, exc: HTTPException) -> Response[Any]:
     if is_api(request):
         raise exc
-    return render("error.html", status=exc.status_code, code=exc.status_code,
+    return render("error.html", http_status=exc.status_code, code=exc.status_code,
                   message="Yêu cầu không hợp lệ." if exc.status_code < 500 else "Đã có lỗi xảy ra.")
 
 
