@@ -225,7 +225,7 @@ class _Sender:
         return await self.conn.fetchval(
             """SELECT payload #>> '{message,msg_id}' FROM webhook_event
                WHERE tenant_id = $1 AND source = 'zalo' AND event_name LIKE 'oa\\_send\\_%'
-                 AND payload #>> '{recipient,id}' = $2 AND received_at >= $3 - interval '5 seconds'
+                 AND payload #>> '{recipient,id}' = $2 AND received_at >= $3::timestamptz - interval '5 seconds'
                  AND event_name = $4 AND ($5::text IS NULL OR payload #>> '{message,text}' = $5)
                  AND payload #>> '{sender,admin_id}' IS NULL
                  AND NOT EXISTS (SELECT 1 FROM notification o WHERE o.tenant_id = $1
