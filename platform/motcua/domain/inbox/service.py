@@ -114,7 +114,7 @@ async def conversation_messages(conn: asyncpg.Connection, conv: asyncpg.Record, 
     return await conn.fetch(
         """SELECT id, direction, author, kind, text, payload, created_at FROM message
            WHERE tenant_id = $1 AND citizen_id = $2 AND id > $4
-             AND (conversation_id = $3 OR (conversation_id IS NULL AND created_at >= $5 - interval '1 hour'))
+             AND (conversation_id = $3 OR (conversation_id IS NULL AND created_at >= $5::timestamptz - interval '1 hour'))
              AND ($6 OR direction <> 'note')
            ORDER BY id LIMIT 500""",
         conv["tenant_id"], conv["citizen_id"], conv["id"], after, conv["created_at"], include_notes)
