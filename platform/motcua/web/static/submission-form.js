@@ -4,6 +4,8 @@
   var form = document.getElementById("sub");
   if (!form || !window.fetch || !window.FormData) return;
   var saved = form.querySelector(".saved");
+  // Not form.action: the buttons named "action" shadow that property.
+  var target = form.getAttribute("action");
   var timer = null;
 
   function fieldsOnly(action) {
@@ -17,7 +19,7 @@
   }
 
   function send(data) {
-    return fetch(form.action, {method: "POST", body: data, headers: {"Accept": "application/json"},
+    return fetch(target, {method: "POST", body: data, headers: {"Accept": "application/json"},
                                credentials: "same-origin"})
       .then(function (r) { return r.json().then(function (body) { return {status: r.status, body: body}; }); });
   }
@@ -33,7 +35,7 @@
 
   function renderFiles(files) {
     form.querySelectorAll(".paper").forEach(function (box) {
-      var code = box.getAttribute("data-paper"), list = box.querySelector(".thumbs");
+      var code = box.getAttribute("data-paper"), list = box.querySelector(".attached");
       list.innerHTML = "";
       files.filter(function (f) { return f.paper === code; }).forEach(function (f, i) {
         var li = document.createElement("li"), img = document.createElement("img"), b = document.createElement("button");
