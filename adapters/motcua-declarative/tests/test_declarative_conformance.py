@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from motcua.plugins import Plugins
+from motcua.onestop.registry import AdapterRegistry
 from motcua.tenancy.loader import load_file
 from motcua.testing.conformance import *  # noqa: F403 - the suite's tests
 from motcua.testing.conformance import serve_sandbox
@@ -15,7 +15,9 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "hue.toml"
 
 
 def test_the_example_tenant_file_is_valid_with_the_family_installed():
-    tenant, problems = load_file(EXAMPLE, Plugins().adapters)
+    registry = AdapterRegistry()
+    registry.register(DeclarativeAdapter)
+    tenant, problems = load_file(EXAMPLE, registry)
     assert not problems, [str(p) for p in problems]
     assert tenant.file.adapter.family == "declarative"
 

@@ -144,6 +144,7 @@ async def _walk(adapter: Adapter, cursor: str | None, *, max_pages: int = 500, p
     for _ in range(max_pages):
         page = await adapter.changes(cursor)
         assert isinstance(page.cursor, str) and page.cursor, "a page must hand back a cursor"
+        assert not (page.has_more and page.cursor in cursors), "the feed handed back a cursor it had already given"
         codes += [normalize_code(d.code) for d in page.dossiers]
         quarantined += page.quarantined
         cursor = page.cursor
