@@ -71,7 +71,8 @@ async def sim_ready(http, runtime, tenants):
 
 
 async def test_a_citizen_sends_a_text_and_gets_a_reply(http, runtime, worker, sim_ready):
-    sent = await sim_send(http, "ca-mau", type="text", text="Xin chào, tôi muốn hỏi thủ tục khai sinh")
+    sent = await sim_send(http, "ca-mau", type="text", text="Xin chào, tôi muốn hỏi thủ tục khai sinh",
+                          display_name="Phạm Thị Dung")
     assert sent["status_code"] == 200 and sent["delivered"]
     user = sent["user_id"]
 
@@ -89,6 +90,8 @@ async def test_a_citizen_sends_a_text_and_gets_a_reply(http, runtime, worker, si
         return all(n["status"] == "delivered" for n in await citizen_notifications(runtime, "ca-mau", user))
 
     await drain(worker, delivered)
+    async with runtime.db.tenant("ca-mau") as conn:  # the name comes from Zalo's user detail
+        assert await conn.fetchval("SELECT display_name FROM citizen WHERE zalo_user_id = $1", user) == "Phạm Thị Dung"
 
 
 async def test_the_same_event_twice_and_fifty_times_at_once_gives_one_reply(http, runtime, worker, sim_ready, ca_mau):

@@ -23,16 +23,17 @@ ADDRESS = "citizen.address"
 
 
 async def upsert(conn: asyncpg.Connection, slug: str, oa_id: str, user_id: str, *, by_app: str | None = None,
-                 interaction_at: datetime | None = None) -> int:
-    """The citizen's id, created on first sight. ``interaction_at`` moves the last interaction
-    (which opens the free reply window) forward, never back."""
-    return await conn.fetchval(
+                 interaction_at: datetime | None = None) -> tuple[int, bool]:
+    """(the citizen's id, whether they were new), created on first sight. ``interaction_at``
+    moves the last interaction (which opens the free reply window) forward, never back."""
+    row = await conn.fetchrow(
         """INSERT INTO citizen (tenant_id, oa_id, zalo_user_id, user_id_by_app, last_interaction_at)
            VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (tenant_id, oa_id, zalo_user_id) DO UPDATE SET
              user_id_by_app = coalesce(excluded.user_id_by_app, citizen.user_id_by_app),
              last_interaction_at = greatest(citizen.last_interaction_at, excluded.last_interaction_at)
-           RETURNING id""", slug, oa_id, user_id, by_app, interaction_at)
+           RETURNING id, xmax = 0 AS inserted""", slug, oa_id, user_id, by_app, interaction_at)
+    return row["id"], row["inserted"]
 
 
 async def save_info(conn: asyncpg.Connection, crypto: Crypto, slug: str, citizen_id: int, info: dict[str, str],

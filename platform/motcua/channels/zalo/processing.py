@@ -14,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from motcua import metrics
-from motcua.channels.zalo import citizens
+from motcua.channels.zalo import citizens, tokens
+from motcua.channels.zalo.client import QuotaExceeded, RateLimited, Rejected, TokenExpired, WindowClosed, ZaloClient
 from motcua.channels.zalo.dispatch import ChatContext, ChatEvent, dispatch, wants_chat
 from motcua.channels.zalo.events import ZaloEvent, convert, submitted_info
 from motcua.channels.zalo.outbox import tracking_id
-from motcua.jobs import Retry
+from motcua.jobs import Retry, enqueue
 
 if TYPE_CHECKING:
     import asyncpg
@@ -63,7 +64,10 @@ async def event_job(job: Job, ctx: JobContext) -> None:
     elif (user := ev.user()) is not None:
         interaction = at if (name.startswith("user_send_") or name in INTERACTIONS) else None
         by_app = str(ev.user_id_by_app) if ev.user_id_by_app is not None else None
-        citizen_id = await citizens.upsert(conn, slug, oa_id, user, by_app=by_app, interaction_at=interaction)
+        citizen_id, new = await citizens.upsert(conn, slug, oa_id, user, by_app=by_app, interaction_at=interaction)
+        if new and name != "user_withdraw":  # webhooks carry no name: ask Zalo once (§1.7)
+            await enqueue(conn, slug, "zalo.profile", {"citizen_id": citizen_id}, dedupe_key=f"zalo.profile:{citizen_id}",
+                          max_attempts=4)
         message_id = None
         payload: dict[str, Any] = {}
         if name == "follow":
@@ -120,7 +124,7 @@ async def store_admin_reply(conn: asyncpg.Connection, slug: str, oa_id: str, ev:
     conversation. Echoes of our own API sends are already recorded by the sender."""
     if not ev.sender or ev.sender.admin_id is None or not (user := ev.user()):
         return
-    citizen_id = await citizens.upsert(conn, slug, oa_id, user)
+    citizen_id, _ = await citizens.upsert(conn, slug, oa_id, user)
     await conn.execute(
         """INSERT INTO message (tenant_id, citizen_id, direction, author, kind, text, payload, zalo_msg_id)
            VALUES ($1, $2, 'out', $3, $4, $5, '{}', $6)""",
@@ -164,3 +168,22 @@ async def apply_receipt(conn: asyncpg.Connection, slug: str, ev: ZaloEvent, at: 
         """UPDATE notification SET status = 'delivered', delivered_at = coalesce(delivered_at, $3)
            WHERE tenant_id = $1 AND zalo_msg_id = $2 AND status IN ('sent', 'delivered')""", slug, ev.msg_id, at)
     return res != "UPDATE 0"
+
+
+async def profile_job(job: Job, ctx: JobContext) -> None:
+    """``zalo.profile``: the new citizen's display name from ``/v3.0/oa/user/detail``. Best
+    effort: a disconnected OA or a refusal leaves the name empty; network trouble retries."""
+    conn, slug, rt = ctx.conn, ctx.tenant_id, ctx.runtime
+    row = await conn.fetchrow("SELECT zalo_user_id, display_name, erased_at FROM citizen WHERE tenant_id = $1 AND id = $2",
+                              slug, int(job.payload["citizen_id"]))
+    if row is None or row["display_name"] or row["erased_at"]:
+        return
+    try:
+        token = await tokens.access_token(rt, slug)
+        detail = await ZaloClient(rt.http, rt.settings.zalo).user_detail(token, row["zalo_user_id"])
+    except (tokens.NotConnected, Rejected, WindowClosed, QuotaExceeded, RateLimited, TokenExpired):
+        return
+    name = str(detail.get("display_name") or "").strip()
+    if name:
+        await conn.execute("UPDATE citizen SET display_name = $3 WHERE tenant_id = $1 AND id = $2 "
+                           "AND display_name IS NULL AND erased_at IS NULL", slug, int(job.payload["citizen_id"]), name[:200])
