@@ -17,10 +17,11 @@ def motcua_register_routes(registry) -> None:
 
 @hookimpl
 def motcua_register_jobs(registry) -> None:
-    from motcua.domain.notifications.service import send_job
+    from motcua.domain.notifications.service import SWEEP, overdue_sweep_job, send_job
     from motcua.domain.ratings.service import push_job
 
     registry.register("notifications.send", send_job)
+    registry.register(SWEEP, overdue_sweep_job)
     registry.register("ratings.push", push_job)
 
 

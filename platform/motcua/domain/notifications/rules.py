@@ -33,6 +33,10 @@ DEFAULT_TEMPLATES: dict[str, str] = {
                 "để chúng tôi phục vụ tốt hơn: {link}",
     "overdue": "Thành thật xin lỗi ông/bà: hồ sơ {code} ({procedure}) chưa có kết quả đúng hẹn ngày {old_due}. "
                "{reason}Ngày hẹn trả mới: {new_due}. Phiếu xin lỗi và hẹn lại: {link}",
+    # The due date passed and no new date is known yet: the apology comes, with the date, later.
+    "overdue_notice": "Thành thật xin lỗi ông/bà: hồ sơ {code} ({procedure}) chưa có kết quả đúng hẹn ngày {due}. "
+                      "Cơ quan giải quyết sẽ gửi phiếu xin lỗi và hẹn lại ngày trả kết quả; chúng tôi sẽ nhắn ông/bà "
+                      "ngay khi có ngày hẹn mới. Chi tiết: {link}",
     "not_accepted": "Hồ sơ {code} không được tiếp nhận. {note}Xin ông/bà xem chi tiết: {link}",
     "stopped": "Hồ sơ {code} đã dừng giải quyết. {note}Chi tiết: {link}",
 }
@@ -52,12 +56,27 @@ def kind_for_event(kind: str, status: str | None, data: dict[str, Any]) -> str |
     if kind in ("created", "status_changed") and status in STATUS_KINDS:
         return STATUS_KINDS[status]
     if kind == "due_changed":
-        old, new = data.get("old_due_at") or data.get("old"), data.get("new_due_at") or data.get("new")
+        old, new = _when(previous_due(data)), _when(data.get("due_at") or data.get("new_due_at"))
         # A due date moved later is the apology-and-new-date case; earlier is not worth a message.
-        if old and new and str(new) <= str(old):
+        if old and new and new <= old:
             return None
         return "overdue"
+    if kind == "overdue":  # the due date passed without a result (the notifier's own sweep)
+        return "overdue"
     return None
+
+
+def previous_due(data: dict[str, Any]) -> Any:
+    return data.get("previous_due_at") or data.get("old_due_at")
+
+
+def _when(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 class _Safe(dict):
@@ -70,7 +89,7 @@ def render(kind: str, view: DossierView, link: str, *, tz: str, templates: dict[
     data = event_data or {}
     early = view.timing is Timing.early and kind == "resolved"
     deadline = data.get("deadline") or data.get("supplement_due_at")
-    old_due = data.get("old_due_at") or data.get("old")
+    old_due = previous_due(data)
     values = {
         "code": view.code,
         "procedure": view.procedure_name or "thủ tục hành chính",
@@ -86,7 +105,10 @@ def render(kind: str, view: DossierView, link: str, *, tz: str, templates: dict[
         "early": f" sớm hơn ngày hẹn ({vn_date(view.due_at, tz)})" if early else "",
         "link": link,
     }
-    template = templates.get(kind) or DEFAULT_TEMPLATES.get(kind) or "Hồ sơ {code}: {status}. Chi tiết: {link}"
+    if kind == "overdue" and not old_due:
+        template = DEFAULT_TEMPLATES["overdue_notice"]
+    else:
+        template = templates.get(kind) or DEFAULT_TEMPLATES.get(kind) or "Hồ sơ {code}: {status}. Chi tiết: {link}"
     text = string.Formatter().vformat(template, (), _Safe(values))
     zns = {"ma_ho_so": view.code, "ten_thu_tuc": values["procedure"][:100], "trang_thai": view.short_status,
            "ngay_hen_tra": values["due"], "lien_ket": link}
@@ -99,12 +121,8 @@ def render(kind: str, view: DossierView, link: str, *, tz: str, templates: dict[
 
 
 def _date_text(value: Any, tz: str) -> str:
-    if isinstance(value, datetime):
-        return vn_date(value, tz)
-    try:
-        return vn_date(datetime.fromisoformat(str(value)), tz)
-    except ValueError:
-        return str(value)
+    when = _when(value)
+    return vn_date(when, tz) if when else str(value)
 
 
 def _hhmm(text: str) -> time:

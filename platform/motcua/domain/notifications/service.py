@@ -40,7 +40,38 @@ async def on_dossier_event(event: Any, context: Any) -> None:
     if event_id is None or conn is None or not tenant_id:
         log.warning("notifier got an event it cannot read: %r", event)
         return
+    await ensure_sweep(conn, str(tenant_id))
     await notify_event(conn, _get(context, "runtime"), str(tenant_id), int(event_id))
+
+
+SWEEP = "notifications.overdue_sweep"
+
+
+async def ensure_sweep(conn: asyncpg.Connection, tenant_id: str) -> None:
+    """The hourly overdue sweep exists for every tenant whose dossiers have events."""
+    await conn.execute(
+        """INSERT INTO schedule (tenant_id, kind, every, next_run_at) VALUES ($1, $2, interval '1 hour', now())
+           ON CONFLICT (tenant_id, kind) DO NOTHING""", tenant_id, SWEEP)
+
+
+async def overdue_sweep_job(job: Any, ctx: Any) -> None:
+    """``notifications.overdue_sweep``: a dossier past its due date with no result and no new date
+    gets an ``overdue`` timeline event (once per due date), which notifies its subscribers the
+    usual way. Paused clocks (supplement, payment) are not overdue."""
+    conn, tenant_id = ctx.conn, ctx.tenant_id
+    rows = await conn.fetch(
+        """INSERT INTO dossier_event (tenant_id, dossier_id, kind, status, raw_status, at, data, dedupe_key)
+           SELECT d.tenant_id, d.id, 'overdue', d.status, d.raw_status, d.due_at,
+                  jsonb_build_object('due_at', d.due_at), 'overdue:' || d.code_key || ':' || d.due_at::text
+           FROM dossier d
+           WHERE d.tenant_id = $1 AND d.due_at < now() AND d.finished_at IS NULL
+             AND d.status IN ('submitted', 'received', 'processing')
+             AND EXISTS (SELECT 1 FROM subscription s WHERE s.tenant_id = d.tenant_id AND s.dossier_id = d.id
+                         AND s.stopped_at IS NULL)
+           ON CONFLICT (tenant_id, dedupe_key) DO NOTHING RETURNING id""", tenant_id)
+    for r in rows:
+        # The sync part's job hands the event to every subscriber, this notifier included.
+        await enqueue(conn, tenant_id, "dossiers.event", {"event_id": r["id"]}, dedupe_key=f"dossiers.event:{r['id']}")
 
 
 async def notify_event(conn: asyncpg.Connection, runtime: Any, tenant_id: str, event_id: int,
