@@ -184,3 +184,13 @@ async def test_zns_receipt_is_signed_and_marked_as_zns(sim, hook, tokens, tenant
     assert event["message"]["msg_id"] == body["data"]["msg_id"]
     assert event["message"]["tracking_id"] == "hs-0001-received"
     assert re.fullmatch(r"\d{13}", event["message"]["delivery_time"])
+
+
+@pytest.mark.parametrize("tenant", ["ca-mau", "an-giang"])
+async def test_motcuas_own_webhook_accepts_what_the_simulator_signs(sim, tenant, server):
+    """The two sides of the contract meet: Motcua's endpoint verifies our signature (and a
+    wrong one would be refused with 401, so a 200 here means it checked and agreed)."""
+    listed = {t["tenant"]: t for t in (await sim.get("/sim/api/tenants")).json()}
+    assert listed[tenant]["webhook_url"] == f"{server}/zalo/{tenant}/webhook"
+    r = (await sim.post("/sim/api/send", json={"tenant": tenant, "type": "text", "text": "Xin chào Motcua"})).json()
+    assert r["status_code"] == 200, r

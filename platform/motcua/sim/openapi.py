@@ -633,11 +633,18 @@ async def list_tags(request: Request, runtime: Runtime) -> Response[Any]:
 # ---- ZNS ---------------------------------------------------------------------------------------
 
 
+# Titles for the demo templates' kinds; the real wording lives in Zalo's approved templates.
+TEMPLATE_TITLES = {"received": "Hồ sơ đã được tiếp nhận", "supplement_required": "Hồ sơ cần bổ sung giấy tờ",
+                   "awaiting_payment": "Hồ sơ chờ nộp phí, lệ phí", "resolved": "Hồ sơ đã có kết quả",
+                   "returned": "Đã trả kết quả hồ sơ", "overdue": "Hồ sơ chậm so với ngày hẹn",
+                   "answer_waiting": "Câu hỏi của bạn đã có trả lời"}
+
+
 def template_text(oa: OA, template_id: str, data: dict[str, Any]) -> str:
-    """What the phone shows for a template message: its kind and its parameters."""
-    kind = next((k for k, v in oa.zns_templates.items() if v == template_id), template_id)
-    lines = [f"{k}: {v}" for k, v in data.items()]
-    return f"[{kind}]\n" + "\n".join(lines)
+    """What the phone shows for a template message: its title and its parameters."""
+    kind = next((k for k, v in oa.zns_templates.items() if v == template_id), "")
+    title = TEMPLATE_TITLES.get(kind, f"Mẫu tin {template_id}")
+    return title + "\n" + "\n".join(f"{k}: {v}" for k, v in data.items())
 
 
 async def zns_receipt(sim: SimState, oa: OA, phone: str, mid: str, tracking_id: str) -> None:
