@@ -207,6 +207,8 @@ async def post_form(tenant: str, code: str, request: Request, runtime: Runtime, 
                 return problem("Liên kết không hợp lệ", "Không tìm thấy tài khoản Zalo gắn với liên kết này.", 404,
                                json=as_json)
             draft = await service.open_draft(conn, runtime.crypto, tenant, gate.citizen_id, defn)
+        # Taps on "Gửi hồ sơ" arriving together take turns here; the later ones then see it queued.
+        draft = await service.get_submission(conn, runtime.crypto, tenant, draft.id, lock=True)
         if draft.status != "draft":
             # Already sent (a double tap, a retried request, the back button): show where it stands.
             url = _form_url(tenant, code, gate, "/ket-qua", s=draft.id)
@@ -321,11 +323,29 @@ async def serve_file(tenant: str, code: str, file_id: int, runtime: Runtime, u: 
                WHERE f.tenant_id = motcua_tenant() AND f.id = $1 AND s.citizen_id = $2""", file_id, gate.citizen_id)
     if row is None:
         return problem("Không tìm thấy ảnh", "Không tìm thấy ảnh này.", 404, json=False)
+    return await _file_response(runtime, row["storage_key"], row["content_type"], file_id)
+
+
+@get("/t/{tenant:str}/tep/{file_id:int}", operation_id="OfficerSubmissionFile", include_in_schema=False)
+async def officer_file(tenant: str, file_id: int, runtime: Runtime, e: str | None = None, t: str | None = None
+                       ) -> Response[Any]:
+    """A submitted photo through a short-lived link a staff page made (``links.officer_file_link``)."""
+    if not links.verify_officer_file(runtime.crypto, tenant, file_id, e, t):
+        return problem("Liên kết không hợp lệ", "Liên kết xem giấy tờ đã hết hạn. Vui lòng mở lại hồ sơ.", 403, json=False)
+    async with runtime.db.tenant(tenant) as conn:
+        row = await conn.fetchrow("SELECT storage_key, content_type FROM submission_file "
+                                  "WHERE tenant_id = motcua_tenant() AND id = $1", file_id)
+    if row is None:
+        return problem("Không tìm thấy ảnh", "Không tìm thấy ảnh này.", 404, json=False)
+    return await _file_response(runtime, row["storage_key"], row["content_type"], file_id)
+
+
+async def _file_response(runtime: Runtime, key: str, content_type: str, file_id: int) -> Response[Any]:
     try:
-        data = await get_storage(runtime).get(row["storage_key"])
+        data = await get_storage(runtime).get(key)
     except FileMissing:
         return problem("Không tìm thấy ảnh", "Không tìm thấy ảnh này.", 404, json=False)
-    return Response(data, media_type=row["content_type"],
+    return Response(data, media_type=content_type,
                     headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff",
                              "Content-Disposition": f'inline; filename="giay-to-{file_id}.jpg"'})
 
@@ -405,4 +425,4 @@ async def postal_submit(tenant: str, code: str, request: Request, runtime: Runti
     return Redirect(_form_url(tenant, code, gate, "/ket-qua", s=draft.id), status_code=303)
 
 
-ROUTES = [open_form, post_form, result_page, serve_file, postal_form, postal_submit]
+ROUTES = [open_form, post_form, result_page, serve_file, officer_file, postal_form, postal_submit]

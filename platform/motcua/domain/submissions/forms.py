@@ -88,7 +88,7 @@ class NotOnline(Exception):
 
 async def _from_table(conn, code: str) -> Procedure | None:
     row = await conn.fetchrow(
-        "SELECT code, name, sector, online, processing_days, fee, data FROM procedure "
+        "SELECT code, name, sector, agency_code, online, processing_days, fee, data FROM procedure "
         "WHERE tenant_id = motcua_tenant() AND upper(code) = upper($1)", code)
     if row is None:
         return None
@@ -98,7 +98,8 @@ async def _from_table(conn, code: str) -> Procedure | None:
             "code": row["code"], "name": row["name"], "sector": row["sector"], "online": row["online"],
             "processing_days": float(row["processing_days"]) if row["processing_days"] is not None else None,
             "fee": row["fee"], "papers": data.get("papers") or [], "form": data.get("form") or [],
-            "agency": data.get("agency"),
+            "agency": ({"code": row["agency_code"] or "", "name": data["agency_name"]}
+                       if data.get("agency_name") else None),
         }, type=Procedure, strict=False)
     except msgspec.ValidationError:
         return None

@@ -58,3 +58,27 @@ def status_link(runtime, tenant_id: str, code: str) -> str:
     key = normalize_code(code)
     return (f"{runtime.settings.public_url}/t/{tenant_id}/hs/{quote(code, safe='')}"
             f"?t={status_token(runtime.crypto, tenant_id, key)}")
+
+
+OFFICER_LINK_SECONDS = 15 * 60
+
+
+def officer_file_link(runtime, tenant_id: str, file_id: int, *, ttl_seconds: int = OFFICER_LINK_SECONDS,
+                      now: float | None = None) -> str:
+    """A short-lived link to one attached photo, for an officer's page.
+
+    The staff pages decide who may see a dossier's papers (their own sign-in and roles) and
+    only then put these links in the page; the link alone grants nothing after ``ttl_seconds``.
+    """
+    expires = int((now or time.time()) + ttl_seconds)
+    sig = runtime.crypto.sign(f"tep:{tenant_id}:{file_id}:{expires}")
+    return f"{runtime.settings.public_url}/t/{tenant_id}/tep/{file_id}?{urlencode({'e': f'{expires:x}', 't': sig})}"
+
+
+def verify_officer_file(crypto, tenant_id: str, file_id: int, e: str | None, t: str | None, *,
+                        now: float | None = None) -> bool:
+    try:
+        expires = int(e or "", 16)
+    except ValueError:
+        return False
+    return expires > (now or time.time()) and crypto.verify(f"tep:{tenant_id}:{file_id}:{expires}", t or "")

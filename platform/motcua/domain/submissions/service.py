@@ -172,6 +172,15 @@ async def get_file(conn, submission_id: int, file_id: int) -> StoredFile | None:
     return StoredFile(**dict(row)) if row else None
 
 
+async def files_for_dossier(conn, dossier_id: int) -> list[StoredFile]:
+    """The photos submitted with a dossier, for the officers handling it."""
+    rows = await conn.fetch(
+        """SELECT f.id, f.paper_code, f.storage_key, f.content_type, f.size, f.width, f.height, f.source
+           FROM submission_file f JOIN submission s ON s.tenant_id = f.tenant_id AND s.id = f.submission_id
+           WHERE f.tenant_id = motcua_tenant() AND s.dossier_id = $1 ORDER BY f.paper_code, f.id""", dossier_id)
+    return [StoredFile(**dict(r)) for r in rows]
+
+
 async def check_image(runtime, data: bytes, *, filename: str | None, content_type: str | None) -> CleanImage:
     """``clean_image`` in a worker thread, at most two at a time per process (a 40 MP decode
     takes ~150 MB: a burst of uploads must not exhaust a small pod's memory)."""
