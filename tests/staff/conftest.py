@@ -118,10 +118,18 @@ async def citizen(http, runtime, connected):
         r = await http.post("/sim/api/send", json=body)
         assert r.status_code == 200, r.text
         uid = r.json()["user_id"]
-        await Worker(runtime).run_until_idle()
-        async with runtime.db.tenant(tenant) as conn:
-            cid = await conn.fetchval("SELECT id FROM citizen WHERE zalo_user_id = $1", uid)
-        assert cid, "the simulator's message did not create a citizen"
+        cid = None
+        for _ in range(100):  # a background worker may be the one processing it
+            await Worker(runtime).run_until_idle()
+            async with runtime.db.tenant(tenant) as conn:
+                cid = await conn.fetchval(
+                    "SELECT c.id FROM citizen c WHERE c.zalo_user_id = $1 AND EXISTS (SELECT 1 FROM message m "
+                    "WHERE m.tenant_id = c.tenant_id AND m.citizen_id = c.id AND m.direction = 'in' AND m.text = $2)",
+                    uid, text)
+            if cid:
+                break
+            await asyncio.sleep(0.1)
+        assert cid, "the simulator's message did not reach Motcua"
         return SimCitizen(tenant, uid, cid)
 
     return make

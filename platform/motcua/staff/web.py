@@ -64,7 +64,7 @@ def _pct(value: float | None) -> str:
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.ChainableUndefined)
     env.filters["vntime"] = _vn_time
     env.filters["pct"] = _pct
     env.filters["tojson_attr"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
