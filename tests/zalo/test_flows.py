@@ -278,3 +278,33 @@ async def test_zns_by_phone_when_the_window_is_closed(http, runtime, worker, sim
         failed = await conn.fetchrow("SELECT * FROM notification WHERE id = $1", no_fallback)
     assert row["channel"] == "zns" and row["zalo_msg_id"] == zns[0]["msg_id"] and row["delivered_at"]
     assert failed["status"] == "failed" and re.search("window", failed["error_reason"])
+
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+                    "0000000d49444154789c6360f8cff01f0005000201a5b6e1ce0000000049454e44ae426082")
+
+
+async def test_images_upload_and_image_messages(http, runtime, worker, sim_ready):
+    from motcua.channels.zalo.client import Rejected, ZaloClient
+
+    client = ZaloClient(runtime.http, runtime.settings.zalo)
+    token = await tokens.access_token(runtime, "ca-mau")
+    attachment_id = await client.upload_image(token, PNG, "so-do.png", "image/png")
+    assert attachment_id
+    with pytest.raises(Rejected):  # Zalo takes only png and jpeg
+        await client.upload_image(token, b"%PDF-1.4 not an image", "x.jpg", "image/jpeg")
+    sent = await sim_send(http, "ca-mau", type="image")
+    user = sent["user_id"]
+    await drain(worker, lambda: _settled(runtime, "ca-mau", user))
+    async with runtime.db.tenant("ca-mau") as conn:
+        inbound = await conn.fetchrow("SELECT m.* FROM message m JOIN citizen c ON c.tenant_id = m.tenant_id AND "
+                                      "c.id = m.citizen_id WHERE c.zalo_user_id = $1 AND m.direction = 'in'", user)
+        assert inbound["kind"] == "image" and inbound["payload"]["url"].startswith("http")
+        citizen_id = inbound["citizen_id"]
+        await queue_message(conn, runtime, "ca-mau", citizen_id, kind="test", image_url=inbound["payload"]["url"],
+                            text="Ảnh ông/bà gửi", dedupe_key=f"image:{user}")
+    await drain(worker, lambda: _settled(runtime, "ca-mau", user))
+    out = [m for m in await outbox_for(http, user) if "attachment" in m["content"]]
+    assert len(out) == 1
+    element = out[0]["content"]["attachment"]["payload"]["elements"][0]
+    assert element == {"media_type": "image", "url": inbound["payload"]["url"]}

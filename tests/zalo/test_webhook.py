@@ -24,11 +24,12 @@ async def events_of(runtime, slug: str, user_id: str) -> int:
 
 
 async def test_an_unsigned_empty_ping_is_acknowledged_and_changes_nothing(http, runtime, ca_mau):
-    before = await count(runtime, ca_mau.slug, "SELECT count(*) FROM webhook_event")
     for path in (f"/zalo/{ca_mau.slug}/webhook", "/zalo/webhook"):
         r = await http.post(path, content=b"{}", headers={"Content-Type": "application/json"})
         assert r.status_code == 200
-    assert await count(runtime, ca_mau.slug, "SELECT count(*) FROM webhook_event") == before
+    # Other tests' simulator receipts may arrive meanwhile; a ping would be an event without a name.
+    assert await count(runtime, ca_mau.slug, "SELECT count(*) FROM webhook_event WHERE event_name = '' "
+                       "OR payload = '{}'::jsonb") == 0
 
 
 async def test_missing_or_wrong_signatures_get_401_and_write_nothing(http, runtime, ca_mau):
