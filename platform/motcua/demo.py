@@ -72,6 +72,11 @@ async def run_demo(args) -> int:
             out(f"  Officer inbox:                      {public}/inbox/")
             out(f"  API documentation:                  {public}/schema")
             out(f"  Health:                             {public}/healthz  {public}/readyz")
+            from motcua.staff.demo_accounts import DEMO_PASSWORD, ensure_demo_accounts
+
+            out(f"  Demo staff accounts (password {DEMO_PASSWORD}), sign in at {public}/login:")
+            for scope, email, role in await ensure_demo_accounts(rt, {t.slug for t in loaded.tenants}):
+                out(f"    {role:9} {scope if scope != '_vendor' else 'nhà cung cấp':12} {email}")
             out("Press Ctrl-C to stop.")
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()

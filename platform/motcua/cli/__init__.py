@@ -49,6 +49,19 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("name")
     new.add_argument("--dir", type=Path, default=Path("adapters"))
 
+    users = sub.add_parser("users", help="staff accounts (sign-in for the inbox and admin console)")
+    usub = users.add_subparsers(dest="action", required=True)
+    ucreate = usub.add_parser("create", help="create or update a staff account")
+    ucreate.add_argument("--tenant", help="the tenant slug (omit with --operator)")
+    ucreate.add_argument("--operator", action="store_true", help="a vendor operator (every tenant)")
+    ucreate.add_argument("--email", required=True)
+    ucreate.add_argument("--name", required=True)
+    ucreate.add_argument("--role", choices=["admin", "officer", "viewer"], default="officer")
+    ucreate.add_argument("--agency", action="append", default=[], help="agency code (officers; repeatable)")
+    ucreate.add_argument("--specialist", action="store_true", help="may receive escalated questions")
+    ucreate.add_argument("--password", help="local password (omit to sign in with OpenID Connect only; "
+                                            "MOTCUA_USER_PASSWORD is read when this is not given)")
+
     sync = sub.add_parser("sync", help="pull changed dossiers from a tenant's one-stop system now")
     sync.add_argument("tenant")
     sync.add_argument("--since", default=None, help="backfill from this date (YYYY-MM-DD)")

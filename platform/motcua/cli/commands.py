@@ -170,3 +170,9 @@ async def cmd_demo(args) -> int:
     from motcua.demo import run_demo
 
     return await run_demo(args)
+
+
+async def cmd_users(args) -> int:
+    from motcua.staff.cli import run_users
+
+    return await run_users(args)
