@@ -244,3 +244,30 @@ async def test_one_stop_system_down_keeps_the_submission_and_sends_it_later(conn
     finally:
         await sandbox.clear_faults()
         await sandbox.aclose()
+
+
+async def test_refused_by_the_one_stop_system_returns_to_the_citizen(connected, server, runtime, http, photo):
+    """A code the system does not take online: the draft comes back with the reason, and a
+    corrected submission will be a new request (fresh idempotency key)."""
+    slug = "dong-nai"
+    citizen = Citizen(http, runtime, slug)
+    await citizen.send(type="follow")
+    await citizen.send(type="text", text="nộp hồ sơ 9.999999")
+    await drain(runtime)
+    path, query = link_parts(await citizen.link(rf"/t/{slug}/nop/9\.999999"))
+    html = (await http.get(path, params=query)).text
+    draft = draft_id(html)
+    for paper in papers(html):
+        await http.post(path, params=query, data={"draft_id": draft, "action": "save"},
+                        files={f"file:{paper}": ("a.jpg", photo, "image/jpeg")})
+    async with runtime.db.tenant(slug) as conn:
+        key_before = await conn.fetchval("SELECT idempotency_key FROM submission WHERE id = $1", int(draft))
+    page = await http.post(path, params=query, data={**fill(html), "draft_id": draft, "action": "submit"},
+                           follow_redirects=True)
+    assert page.status_code == 200 and "Hồ sơ chưa gửi được" in page.text
+    assert 'value="Nguyễn Thị Mai"' in page.text  # nothing the citizen typed is lost
+    async with runtime.db.tenant(slug) as conn:
+        row = await conn.fetchrow("SELECT status, idempotency_key, dossier_id FROM submission WHERE id = $1", int(draft))
+    assert row["status"] == "draft" and row["dossier_id"] is None and row["idempotency_key"] != key_before
+    await drain(runtime)
+    assert any("chưa gửi được" in t for t in await citizen.texts())
