@@ -191,9 +191,10 @@ def _unpack(runtime: Runtime, value: str | None) -> dict[str, Any] | None:
 
 
 @get("/login/oidc/{provider:str}", operation_id="StaffOidcStart", include_in_schema=False)
-async def oidc_start(runtime: Runtime, provider: str, scope: str | None = None,
+async def oidc_start(runtime: Runtime, provider: str, unit: str | None = Parameter(query="scope", default=None),
                      next_url: str | None = Parameter(query="next", default=None)) -> Response[Any]:
-    scope = scope or (provider if provider != "vendor" else None)
+    # ``scope`` is the tenant (or "_vendor") to sign in to; Litestar reserves the name for the ASGI scope.
+    scope = unit or (provider if provider != "vendor" else None)
     found = next((p for p in await _providers(runtime, scope) if p.key == provider), None)
     if found is None or not scope or (found.tenant and found.tenant != scope):
         return await _login_page(runtime, scope=scope, next_url=safe_next(next_url), status=400,
