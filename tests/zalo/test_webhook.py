@@ -167,3 +167,19 @@ async def test_follow_shared_info_and_withdrawal(http, runtime, ca_mau, worker, 
         assert await conn.fetchval("SELECT count(*) FROM message WHERE citizen_id = $1", c["id"]) == 0
         raw = await conn.fetchval("SELECT string_agg(payload::text, ' ') FROM webhook_event")
         assert "0912345678" not in raw
+
+
+async def test_cleanup_keeps_recent_events_and_drops_those_past_retention(http, runtime, ca_mau, worker):
+    from motcua.jobs import enqueue
+
+    old_user, new_user = new_user_id(), new_user_id()
+    await ca_mau.post(http, ca_mau.event("user_send_text", old_user, text="cũ"))
+    await ca_mau.post(http, ca_mau.event("user_send_text", new_user, text="mới"))
+    await worker.run_until_idle()
+    async with runtime.db.tenant(ca_mau.slug) as conn:
+        await conn.execute("UPDATE webhook_event SET received_at = now() - interval '400 days' "
+                           "WHERE payload #>> '{sender,id}' = $1", old_user)
+        await enqueue(conn, ca_mau.slug, "zalo.cleanup", {})
+    await worker.run_until_idle()
+    assert await events_of(runtime, ca_mau.slug, old_user) == 0
+    assert await events_of(runtime, ca_mau.slug, new_user) == 1

@@ -1,5 +1,5 @@
 """Registers the Zalo channel: webhook, OAuth connect and connection-state routes; the
-``zalo.event``, ``zalo.send``, ``zalo.profile`` and ``zalo.refresh_token`` jobs."""
+``zalo.event``, ``zalo.send``, ``zalo.profile``, ``zalo.cleanup`` and ``zalo.refresh_token`` jobs."""
 
 from motcua.plugins import hookimpl
 
@@ -16,10 +16,11 @@ def motcua_register_routes(registry) -> None:
 @hookimpl
 def motcua_register_jobs(registry) -> None:
     from motcua.channels.zalo.outbox import send_job
-    from motcua.channels.zalo.processing import event_job, profile_job
+    from motcua.channels.zalo.processing import cleanup_job, event_job, profile_job
     from motcua.channels.zalo.tokens import refresh_job
 
     registry.register("zalo.event", event_job)
     registry.register("zalo.send", send_job)
     registry.register("zalo.profile", profile_job)
+    registry.register("zalo.cleanup", cleanup_job)
     registry.register("zalo.refresh_token", refresh_job)

@@ -187,3 +187,19 @@ async def profile_job(job: Job, ctx: JobContext) -> None:
     if name:
         await conn.execute("UPDATE citizen SET display_name = $3 WHERE tenant_id = $1 AND id = $2 "
                            "AND display_name IS NULL AND erased_at IS NULL", slug, int(job.payload["citizen_id"]), name[:200])
+
+
+async def cleanup_job(job: Job, ctx: JobContext) -> None:
+    """``zalo.cleanup`` (daily per tenant): raw webhook events past the tenant's retention
+    (``retention.webhook_events_days``; dedupe needs only Zalo's two-hour retry window), send
+    attempts of finished messages after a week, and abandoned OAuth states."""
+    conn, slug = ctx.conn, ctx.tenant_id
+    tenant = await ctx.runtime.tenant(slug)
+    days = tenant.file.retention.webhook_events_days if tenant else 90
+    await conn.execute("DELETE FROM webhook_event WHERE tenant_id = $1 AND source = 'zalo' AND processed_at IS NOT NULL "
+                       "AND received_at < now() - make_interval(days => $2)", slug, days)
+    await conn.execute("""DELETE FROM zalo_send_attempt a USING notification n
+                          WHERE a.tenant_id = $1 AND n.tenant_id = a.tenant_id AND n.id = a.notification_id
+                            AND n.status <> 'queued' AND a.started_at < now() - interval '7 days'""", slug)
+    await conn.execute("DELETE FROM zalo_oauth_state WHERE tenant_id = $1 AND created_at < now() - interval '1 hour'",
+                       slug)

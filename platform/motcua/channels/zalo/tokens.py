@@ -71,7 +71,8 @@ async def store_tokens(conn: asyncpg.Connection, rt: Runtime, slug: str, oa_id: 
         slug, oa_id, float(pair.expires_in), REFRESH_TOKEN_LIFETIME.total_seconds())
     await conn.execute(
         """INSERT INTO schedule (tenant_id, kind, every, next_run_at)
-           VALUES ($1, 'zalo.refresh_token', make_interval(secs => $2), now() + make_interval(secs => $2))
+           VALUES ($1, 'zalo.refresh_token', make_interval(secs => $2), now() + make_interval(secs => $2)),
+                  ($1, 'zalo.cleanup', interval '1 day', now() + interval '1 hour')
            ON CONFLICT (tenant_id, kind) DO NOTHING""", slug, REFRESH_EVERY.total_seconds())
     _cache(rt)[slug] = (time.monotonic() + CACHE_SECONDS, pair.access_token)
 
