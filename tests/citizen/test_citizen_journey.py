@@ -11,7 +11,7 @@ import httpx
 
 from motcua.domain.dossiers.lookup import lookup
 
-from .conftest import buttons_of, text_of
+from .conftest import buttons_of, eventually, text_of
 
 TENANT = "ca-mau"
 
@@ -46,10 +46,11 @@ async def test_lookup_early_pickup_rating_request_and_rating_reaching_the_one_st
     # 2. The one-stop system resolves it before its due date: one early-pickup message.
     await control.move(code, "resolved")
     await sync_now(runtime, code)
-    await worker.run_until_idle()
-    messages = await citizen.inbox()
-    pickup = [m for m in messages if "mời ông/bà đến nhận kết quả" in text_of(m).lower()]
-    assert len(pickup) == 1, [text_of(m) for m in messages]
+
+    async def pickups():
+        return [m for m in await citizen.inbox() if "mời ông/bà đến nhận kết quả" in text_of(m).lower()]
+    pickup = await eventually(worker, pickups)
+    assert len(pickup) == 1, [text_of(m) for m in await citizen.inbox()]
     assert "sớm hơn ngày hẹn" in text_of(pickup[0])
     # Asking the system again (a later poll) changes nothing: no second message.
     await sync_now(runtime, code)
@@ -59,8 +60,10 @@ async def test_lookup_early_pickup_rating_request_and_rating_reaching_the_one_st
     # 3. Returned: a rating request with a button to the status page's rating form.
     await control.move(code, "returned")
     await sync_now(runtime, code)
-    await worker.run_until_idle()
-    requests = [m for m in await citizen.inbox() if "đánh giá" in text_of(m).lower() and "trả kết quả" in text_of(m)]
+
+    async def rating_requests():
+        return [m for m in await citizen.inbox() if "đánh giá" in text_of(m).lower() and "trả kết quả" in text_of(m)]
+    requests = await eventually(worker, rating_requests)
     assert len(requests) == 1
     link = next(b for b in buttons_of(requests[0]) if b["type"] == "oa.open.url")["payload"]["url"]
     assert re.search(r"/t/ca-mau/hs/[^?]+\?t=[\w-]{16,}$", link)
@@ -76,8 +79,8 @@ async def test_lookup_early_pickup_rating_request_and_rating_reaching_the_one_st
         assert sent.status_code == 303
         thanks = await web.get(sent.headers["location"])
         assert "Cảm ơn ông/bà đã đánh giá" in thanks.text
-    await worker.run_until_idle()
-    received = [e for e in await control.received("evaluations")
-                if code in str(e)]
+    async def evaluations():
+        return [e for e in await control.received("evaluations") if code in str(e)]
+    received = await eventually(worker, evaluations)
     assert len(received) == 1, received
     assert "Cán bộ tận tình" in str(received[0])
