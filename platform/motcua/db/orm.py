@@ -42,7 +42,7 @@ async def tenant_session(runtime: Any, tenant_id: str) -> AsyncIterator[AsyncSes
         session = AsyncSession(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint")
         try:
             yield session
-            await session.flush()
+            await session.commit()  # releases the session's savepoint; the outer block commits
         finally:
             await session.close()
 

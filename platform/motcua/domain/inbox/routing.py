@@ -33,9 +33,11 @@ def route(tenant: Tenant, text: str | None = None, category: str | None = None) 
     f = tenant.file
     body, cat = fold(text), fold(category)
     active = {a.code for a in f.agencies}
-    for rule in f.routing:
-        if rule.agency in active and cat and cat in {fold(c) for c in rule.categories}:
-            return rule.agency
+    # A named category decides, except the catch-all ones ("khac"): the text may say more.
+    if cat and cat not in FALLBACK_CATEGORIES:
+        for rule in f.routing:
+            if rule.agency in active and cat in {fold(c) for c in rule.categories}:
+                return rule.agency
     for rule in f.routing:
         if rule.agency in active and any(_contains(body, k) for k in rule.keywords):
             return rule.agency
