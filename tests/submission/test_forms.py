@@ -75,3 +75,24 @@ def test_form_link_token_binds_everything_and_expires():
     exp, sig = token.split(".")
     forged = f"{int(exp, 16) + 86400:x}.{sig}"  # stretching the expiry breaks the signature
     assert verify_form_token(crypto, "ca-mau", "1.001193", 7, forged) == "invalid"
+
+
+def test_the_submission_plugin_is_installed(settings):
+    """Loaded like any plug-in: its routes, jobs and chat handler come through the hooks."""
+    from motcua.channels.zalo.dispatch import ChatRegistry
+    from motcua.jobs.registry import JobRegistry
+    from motcua.plugins import BUILTIN_PLUGINS, RouteRegistry, get_plugin_manager
+    from motcua.submission.chat import handle
+
+    assert "motcua.submission.builtin" in BUILTIN_PLUGINS
+    pm = get_plugin_manager()
+    routes = RouteRegistry(settings)
+    pm.hook.motcua_register_routes(registry=routes)
+    paths = {p for h in routes for p in getattr(h, "paths", ())}
+    assert {"/t/{tenant:str}/nop/{code:str}", "/t/{tenant:str}/nop/{code:str}/buu-dien"} <= paths
+    jobs = JobRegistry()
+    pm.hook.motcua_register_jobs(registry=jobs)
+    assert jobs.get("submissions.send") and jobs.get("postal.send")
+    chat = ChatRegistry()
+    pm.hook.motcua_register_chat(registry=chat)
+    assert chat.handlers[0] is handle  # before the general bot, which answers every text
