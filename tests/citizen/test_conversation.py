@@ -120,3 +120,14 @@ async def test_land_prices_in_dong_nai_chat_and_not_where_it_is_off(phone):
 async def test_the_menu_button_for_the_utility_is_offered_where_it_is_on(phone):
     replies = await phone("dong-nai").says("xin chào")
     assert "Giá đất" in [b["title"] for b in buttons_of(replies[0])]
+
+
+async def test_procedure_search_api(http, catalogue):
+    r = await http.get(f"/api/v1/tenants/{TENANT}/procedures", params={"q": "khia sinh"})
+    assert r.status_code == 200
+    best = r.json()["results"][0]
+    assert best["name"] == "Đăng ký khai sinh" and best["papers"] and "ngày" in best["processing_time"]
+    card = await http.get(f"/api/v1/tenants/{TENANT}/procedures/{best['code']}")
+    assert card.json()["code"] == best["code"] and isinstance(card.json()["online"], bool)
+    assert (await http.get(f"/api/v1/tenants/{TENANT}/procedures/9.999999")).status_code == 404
+    assert (await http.get(f"/api/v1/tenants/{TENANT}/procedures", params={"q": " "})).status_code == 400

@@ -9,9 +9,10 @@ from motcua.plugins import hookimpl
 
 @hookimpl
 def motcua_register_routes(registry) -> None:
-    from motcua.citizen import miniapp, pages, qr
+    from motcua.citizen import miniapp, pages, procedures_api, qr
 
-    for handler in (pages.status_page, pages.rate_dossier, qr.qr_svg, qr.qr_png, *miniapp.ROUTES):
+    for handler in (pages.status_page, pages.rate_dossier, qr.qr_svg, qr.qr_png, *procedures_api.ROUTES,
+                    *miniapp.ROUTES):
         registry.add(handler)
 
 
