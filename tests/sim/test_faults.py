@@ -109,6 +109,21 @@ async def test_mini_app_identity_and_phone(sim, tenant_secrets):
     assert reused.json()["error"] != 0 and "data" not in reused.json()
 
 
+def test_motcua_register_routes_adds_the_simulator_only_when_enabled(settings):
+    from litestar import Router
+
+    from motcua.plugins import RouteRegistry
+    from motcua.sim.builtin import motcua_register_routes
+
+    off = RouteRegistry(settings.replace(enable_simulator=False))
+    motcua_register_routes(registry=off)
+    assert list(off) == []
+    on = RouteRegistry(settings.replace(enable_simulator=True))
+    motcua_register_routes(registry=on)
+    [router] = on
+    assert isinstance(router, Router) and router.path == "/sim"
+
+
 async def test_the_simulator_is_only_there_when_enabled(runtime, settings):
     from motcua.app import create_app
 
