@@ -78,7 +78,10 @@ class Runtime:
     async def close(self) -> None:
         for part in list(self.state.values()):  # attached parts with background tasks (the simulator)
             if hasattr(part, "aclose"):
-                await part.aclose()
+                try:
+                    await part.aclose()
+                except Exception:  # noqa: BLE001 - one part must not keep the database running
+                    log.exception("closing %s failed", type(part).__name__)
         for _, adapter in self._adapters.values():
             await adapter.aclose()
         await self.http.aclose()
