@@ -18,7 +18,6 @@ from motcua.channels.zalo.client import TokenPair
 from motcua.channels.zalo.outbox import queue_message
 from motcua.db.database import bind_tenant, connect
 
-from .conftest import new_user_id
 
 
 async def connect_oa(http, runtime, slug: str, **seed) -> dict:
@@ -308,3 +307,24 @@ async def test_images_upload_and_image_messages(http, runtime, worker, sim_ready
     assert len(out) == 1
     element = out[0]["content"]["attachment"]["payload"]["elements"][0]
     assert element == {"media_type": "image", "url": inbound["payload"]["url"]}
+
+
+async def test_an_expired_token_is_refreshed_once_and_the_send_retried(http, runtime, worker, sim_ready):
+    sent = await sim_send(http, "an-giang", type="text", text="Chào")
+    user = sent["user_id"]
+    await drain(worker, lambda: _settled(runtime, "an-giang", user))
+    before = (await http.get("/sim/api/stats")).json()["an-giang"]
+    expired = await http.post("/sim/api/faults", json={"mode": "expired_token", "tenant": "an-giang"})
+    assert expired.status_code == 200
+    async with runtime.db.tenant("an-giang") as conn:
+        citizen_id = await conn.fetchval("SELECT id FROM citizen WHERE zalo_user_id = $1", user)
+        nid = await queue_message(conn, runtime, "an-giang", citizen_id, kind="test", text="Sau khi làm mới token",
+                                  dedupe_key=f"expired:{user}")
+    await drain(worker, lambda: _settled(runtime, "an-giang", user))
+    after = (await http.get("/sim/api/stats")).json()["an-giang"]
+    assert after["refresh_calls"] == before["refresh_calls"] + 1
+    out = [m for m in await outbox_for(http, user) if m["content"].get("text") == "Sau khi làm mới token"]
+    assert len(out) == 1
+    async with runtime.db.tenant("an-giang") as conn:
+        row = await conn.fetchrow("SELECT status, zalo_msg_id, attempts FROM notification WHERE id = $1", nid)
+    assert row["status"] in ("sent", "delivered") and row["zalo_msg_id"] == out[0]["msg_id"] and row["attempts"] == 2

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from motcua.channels.zalo.client import OAuthError, TokenPair, ZaloClient
@@ -159,7 +159,3 @@ async def connection_state(conn: asyncpg.Connection, slug: str) -> dict[str, Any
 async def refresh_job(job: Any, ctx: Any) -> None:
     """``zalo.refresh_token``: scheduled per tenant; refreshes only when fewer than 5 h remain."""
     await refresh(ctx.conn, ctx.runtime, ctx.tenant_id)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None

@@ -25,7 +25,7 @@ from typing import Any
 import msgspec
 from litestar import MediaType, Request, Response, post
 
-from motcua import metrics
+from motcua import metrics, tracing
 from motcua.channels.zalo import signature
 from motcua.channels.zalo.events import ZaloEvent, parse
 from motcua.channels.zalo.tokens import SECRET_KEY
@@ -44,7 +44,8 @@ WITH ev AS (
   INSERT INTO webhook_event (tenant_id, source, event_key, event_name, payload, num_retry, zalo_server)
   VALUES ($1, 'zalo', $2, $3, $4::text::jsonb, $5, $6)
   ON CONFLICT (tenant_id, source, event_key) DO NOTHING RETURNING id)
-INSERT INTO job (tenant_id, kind, payload) SELECT $1, 'zalo.event', jsonb_build_object('event_id', id) FROM ev
+INSERT INTO job (tenant_id, kind, payload)
+SELECT $1, 'zalo.event', jsonb_strip_nulls(jsonb_build_object('event_id', id, '_trace', $7::text)) FROM ev
 RETURNING id
 """
 
@@ -145,8 +146,9 @@ async def _ingest(rt: Runtime, raw: bytes, headers: Any, slug: str | None) -> tu
             num_retry = int(headers.get("num_retry") or 0) or None
         except ValueError:
             num_retry = None
+        # The job continues this request's trace when tracing is on ($7 is NULL otherwise).
         job = await conn.fetchval(INSERT, slug, ev.event_key()[:500], ev.event_name[:100], raw.decode("utf-8"),
-                                  num_retry, headers.get("x-zevent-server"))
+                                  num_retry, headers.get("x-zevent-server"), tracing.current_traceparent())
     if job is None:
         return "duplicate", _json(200, {"message": "already received"})
     return "accepted", _json(200, {"message": "received"})
