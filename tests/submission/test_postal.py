@@ -79,3 +79,33 @@ async def test_postal_request(slug, expected, connected, server, runtime, http, 
     page = await http.get(result_url)
     assert {"registered": "Bộ phận một cửa đã nhận yêu cầu", "recorded": "Đã ghi nhận"}[expected] in page.text
     assert any("qua bưu điện" in t and code in t for t in await citizen.texts())
+
+
+async def test_postal_request_for_any_dossier_from_its_receipt(connected, server, runtime, http):
+    """A dossier handed in at the counter: the receipt holder asks for the result by post."""
+    from datetime import UTC, datetime
+
+    from motcua.domain.dossiers.store import upsert_dossiers
+    from motcua.onestop.records import Dossier, RawStatus, Status
+    from motcua.submission.pages import postal_link
+
+    slug, code = "dong-nai", "000.00.07.H19-251120-0042"
+    async with runtime.db.tenant(slug) as conn:
+        await upsert_dossiers(conn, runtime.crypto, slug, [Dossier(
+            code=code, status=Status.processing, raw_status=RawStatus(code="processing"),
+            received_at=datetime.now(UTC))])
+    url = postal_link(runtime, slug, code)
+    form = await http.get(url)
+    assert form.status_code == 200 and "25.000 đồng" in form.text and code in form.text
+    assert (await http.get(url.replace("t=", "t=x"))).status_code == 404  # no receipt, no form
+    ward = re.findall(r'<option value="(\d{5})"', form.text)[0]
+    r = await http.post(url, data={"name": "Lê Văn Tám", "phone": "0912345678", "ward": ward, "street": "5 Hùng Vương",
+                                   "agree": "1"})
+    assert r.status_code == 303 and f"/t/{slug}/hs/" in r.headers["location"]
+    await drain(runtime)
+    async with runtime.db.tenant(slug) as conn:
+        status = await conn.fetchval("SELECT p.status FROM postal_request p JOIN dossier d ON d.id = p.dossier_id "
+                                     "WHERE d.code = $1", code)
+    assert status == "recorded"  # the push family takes no postal requests: officers handle it
+    again = await http.get(url)
+    assert "Đã ghi nhận; cán bộ sẽ gửi kết quả qua bưu điện" in again.text

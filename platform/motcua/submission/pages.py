@@ -15,7 +15,7 @@ import logging
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import MediaType, Request, Response, get, post
@@ -350,55 +350,83 @@ async def _file_response(runtime: Runtime, key: str, content_type: str, file_id:
                              "Content-Disposition": f'inline; filename="giay-to-{file_id}.jpg"'})
 
 
-async def _postal_context(conn, runtime: Runtime, tenant: str, gate: Gate, code: str, s: int):
+class PostalTarget:
+    """The dossier a postal request is for, and where the pages link."""
+
+    def __init__(self, *, dossier_id: int, dossier_code: str, citizen_id: int | None, prefill: dict[str, str],
+                 action: str, back_url: str) -> None:
+        self.dossier_id = dossier_id
+        self.dossier_code = dossier_code
+        self.citizen_id = citizen_id
+        self.prefill = prefill
+        self.action = action
+        self.back_url = back_url
+
+
+async def _target_from_submission(conn, runtime: Runtime, tenant: str, gate: Gate, code: str, s: int
+                                  ) -> PostalTarget | None:
     draft = await service.get_submission(conn, runtime.crypto, tenant, s)
     if draft is None or draft.citizen_id != gate.citizen_id or draft.status != "submitted" or not draft.dossier_id:
         return None
-    return draft
+    return PostalTarget(dossier_id=draft.dossier_id, dossier_code=draft.dossier_code or "", citizen_id=gate.citizen_id,
+                        prefill={"name": draft.values.get("applicant_name", ""),
+                                 "phone": draft.values.get("applicant_phone", "")},
+                        action=_form_url(tenant, code, gate, "/buu-dien", s=draft.id),
+                        back_url=_form_url(tenant, code, gate, "/ket-qua", s=draft.id))
 
 
-@get("/t/{tenant:str}/nop/{code:str}/buu-dien", operation_id="PostalForm", include_in_schema=False)
-async def postal_form(tenant: str, code: str, runtime: Runtime, u: str | None = None, t: str | None = None,
-                      s: int = 0) -> Response[Any]:
-    """Ask for the result by post: address (commune of the province), phone, the fee shown first."""
-    gate = await open_gate(runtime, tenant, code, u, t, json=False)
-    if isinstance(gate, Response):
-        return gate
-    cfg = await runtime.tenant(tenant)
-    if not cfg.file.features.postal:
-        return problem("Chưa hỗ trợ", "Tỉnh chưa nhận yêu cầu trả kết quả qua bưu điện trên Zalo.", 404, json=False)
-    async with runtime.db.tenant(tenant) as conn:
-        draft = await _postal_context(conn, runtime, tenant, gate, code, s)
-        if draft is None:
-            return problem("Chưa thể đăng ký", "Hồ sơ cần được gửi thành công trước khi đăng ký nhận kết quả qua "
-                           "bưu điện.", 404, json=False)
-        existing = await postal.get_request(conn, runtime.crypto, tenant, draft.dossier_id)
-    return _postal_page(cfg, gate, tenant, code, draft, existing, values={
-        "name": draft.values.get("applicant_name", ""), "phone": draft.values.get("applicant_phone", "")})
+async def _target_from_receipt(conn, runtime: Runtime, tenant: str, code: str, t: str | None) -> PostalTarget | None:
+    """Any dossier, for whoever holds its receipt (the status page's token): also in-person ones."""
+    from motcua.onestop.codes import normalize_code
+
+    key = normalize_code(code)
+    if not t or not runtime.crypto.verify(f"{tenant}:{key}", t):
+        return None
+    row = await conn.fetchrow("SELECT d.id, d.code, s.citizen_id FROM dossier d LEFT JOIN submission s "
+                              "ON s.tenant_id = d.tenant_id AND s.dossier_id = d.id "
+                              "WHERE d.tenant_id = motcua_tenant() AND d.code_key = $1", key)
+    if row is None:
+        return None
+    quoted = quote(code, safe="")
+    return PostalTarget(dossier_id=row["id"], dossier_code=row["code"], citizen_id=row["citizen_id"], prefill={},
+                        action=f"/t/{tenant}/buu-dien/{quoted}?{urlencode({'t': t})}",
+                        back_url=f"/t/{tenant}/hs/{quoted}?{urlencode({'t': t})}")
 
 
-def _postal_page(cfg, gate: Gate, tenant: str, code: str, draft, existing, *, values, errors=None, status=200):
-    return page("postal.html", status, tenant_name=gate.tenant_name, draft=draft, existing=existing,
+NOT_YET = ("Chưa thể đăng ký", "Không tìm thấy hồ sơ, hoặc hồ sơ chưa được gửi thành công. Ông/bà vui lòng mở lại "
+           "từ biên nhận hoặc tin nhắn Zalo.")
+
+
+def _postal_page(cfg, tenant_name: str, target: PostalTarget, existing, *, values, errors=None, status=200):
+    return page("postal.html", status, tenant_name=tenant_name, dossier_code=target.dossier_code, existing=existing,
                 province=postal.province_name(cfg.file.stat_code) or cfg.file.name,
                 wards=postal.wards_of(cfg.file.stat_code), fee=postal.fee_for(""), values=values, errors=errors or {},
-                action=_form_url(tenant, code, gate, "/buu-dien", s=draft.id),
-                back_url=_form_url(tenant, code, gate, "/ket-qua", s=draft.id))
+                action=target.action, back_url=target.back_url)
 
 
-@post("/t/{tenant:str}/nop/{code:str}/buu-dien", operation_id="RequestPostal", include_in_schema=False)
-async def postal_submit(tenant: str, code: str, request: Request, runtime: Runtime, u: str | None = None,
-                        t: str | None = None, s: int = 0) -> Response[Any]:
-    gate = await open_gate(runtime, tenant, code, u, t, json=False)
-    if isinstance(gate, Response):
-        return gate
+async def _postal_get(runtime: Runtime, tenant: str, find) -> Response[Any]:
     cfg = await runtime.tenant(tenant)
-    if not cfg.file.features.postal:
+    if cfg is None or not cfg.file.features.postal:
+        return problem("Chưa hỗ trợ", "Tỉnh chưa nhận yêu cầu trả kết quả qua bưu điện trên Zalo.", 404, json=False)
+    async with runtime.db.tenant(tenant) as conn:
+        target = await find(conn)
+        if target is None:
+            return problem(*NOT_YET, 404, json=False)
+        existing = await postal.get_request(conn, runtime.crypto, tenant, target.dossier_id)
+    return _postal_page(cfg, cfg.file.name, target, existing, values=target.prefill)
+
+
+async def _postal_post(runtime: Runtime, tenant: str, request: Request, find) -> Response[Any]:
+    cfg = await runtime.tenant(tenant)
+    if cfg is None or not cfg.file.features.postal:
         return problem("Chưa hỗ trợ", "Tỉnh chưa nhận yêu cầu trả kết quả qua bưu điện trên Zalo.", 404, json=False)
     form = await request.form()
     values = {k: forms._clean_text(form.get(k)) for k in ("name", "phone", "ward", "street", "agree")}
     errors: dict[str, str] = {}
     if not values["name"]:
         errors["name"] = "Vui lòng nhập họ tên người nhận."
+    elif len(values["name"]) > 100:
+        errors["name"] = "Họ tên quá dài (tối đa 100 ký tự)."
     phone = forms.normalize_vn_phone(values["phone"])
     if not phone:
         errors["phone"] = "Số điện thoại chưa đúng (10 chữ số, ví dụ 0912 345 678)."
@@ -412,17 +440,59 @@ async def postal_submit(tenant: str, code: str, request: Request, runtime: Runti
     if not values["agree"]:
         errors["agree"] = "Vui lòng xác nhận đồng ý mức phí."
     async with runtime.db.tenant(tenant) as conn:
-        draft = await _postal_context(conn, runtime, tenant, gate, code, s)
-        if draft is None:
-            return problem("Chưa thể đăng ký", "Hồ sơ cần được gửi thành công trước khi đăng ký nhận kết quả qua "
-                           "bưu điện.", 404, json=False)
+        target = await find(conn)
+        if target is None:
+            return problem(*NOT_YET, 404, json=False)
         if errors:
-            existing = await postal.get_request(conn, runtime.crypto, tenant, draft.dossier_id)
-            return _postal_page(cfg, gate, tenant, code, draft, existing, values=values, errors=errors, status=422)
-        await postal.create_request(conn, runtime, tenant, dossier_id=draft.dossier_id, citizen_id=gate.citizen_id,
+            existing = await postal.get_request(conn, runtime.crypto, tenant, target.dossier_id)
+            return _postal_page(cfg, cfg.file.name, target, existing, values=values, errors=errors, status=422)
+        await postal.create_request(conn, runtime, tenant, dossier_id=target.dossier_id, citizen_id=target.citizen_id,
                                     stat_code=cfg.file.stat_code, ward=ward, receiver_name=values["name"],
                                     phone=phone, street=values["street"], fee=postal.fee_for(ward.code))
-    return Redirect(_form_url(tenant, code, gate, "/ket-qua", s=draft.id), status_code=303)
+    return Redirect(target.back_url, status_code=303)
 
 
-ROUTES = [open_form, post_form, result_page, serve_file, officer_file, postal_form, postal_submit]
+@get("/t/{tenant:str}/nop/{code:str}/buu-dien", operation_id="PostalForm", include_in_schema=False)
+async def postal_form(tenant: str, code: str, runtime: Runtime, u: str | None = None, t: str | None = None,
+                      s: int = 0) -> Response[Any]:
+    """Ask for the result of a dossier just submitted online by post: address (a commune of the
+    province), phone, and the fee shown before confirming."""
+    gate = await open_gate(runtime, tenant, code, u, t, json=False)
+    if isinstance(gate, Response):
+        return gate
+    return await _postal_get(runtime, tenant, lambda conn: _target_from_submission(conn, runtime, tenant, gate, code, s))
+
+
+@post("/t/{tenant:str}/nop/{code:str}/buu-dien", operation_id="RequestPostal", include_in_schema=False)
+async def postal_submit(tenant: str, code: str, request: Request, runtime: Runtime, u: str | None = None,
+                        t: str | None = None, s: int = 0) -> Response[Any]:
+    gate = await open_gate(runtime, tenant, code, u, t, json=False)
+    if isinstance(gate, Response):
+        return gate
+    return await _postal_post(runtime, tenant, request,
+                              lambda conn: _target_from_submission(conn, runtime, tenant, gate, code, s))
+
+
+@get("/t/{tenant:str}/buu-dien/{code:str}", operation_id="PostalFormByReceipt", include_in_schema=False)
+async def postal_form_by_receipt(tenant: str, code: str, runtime: Runtime, t: str | None = None) -> Response[Any]:
+    """The same for any dossier, opened from its status page (the receipt's token ``t``)."""
+    return await _postal_get(runtime, tenant, lambda conn: _target_from_receipt(conn, runtime, tenant, code, t))
+
+
+@post("/t/{tenant:str}/buu-dien/{code:str}", operation_id="RequestPostalByReceipt", include_in_schema=False)
+async def postal_submit_by_receipt(tenant: str, code: str, request: Request, runtime: Runtime,
+                                   t: str | None = None) -> Response[Any]:
+    return await _postal_post(runtime, tenant, request,
+                              lambda conn: _target_from_receipt(conn, runtime, tenant, code, t))
+
+
+def postal_link(runtime: Runtime, tenant: str, code: str) -> str:
+    """The postal page of a dossier for its receipt holder (the status page can link here)."""
+    from motcua.onestop.codes import normalize_code
+
+    token = links.status_token(runtime.crypto, tenant, normalize_code(code))
+    return f"{runtime.settings.public_url}/t/{tenant}/buu-dien/{quote(code, safe='')}?{urlencode({'t': token})}"
+
+
+ROUTES = [open_form, post_form, result_page, serve_file, officer_file, postal_form, postal_submit,
+          postal_form_by_receipt, postal_submit_by_receipt]
