@@ -134,3 +134,26 @@ async def test_the_operator_sees_kpis_across_tenants_one_tenant_at_a_time(client
     assert lines[0].lstrip("\ufeff").startswith("tinh,") and lines[-1].startswith("*,")
     bad = await op.get("/admin/kpi", params={"start": "2024-04-01", "end": "2024-03-01"})
     assert bad.status_code == 400 and "trước ngày kết thúc" in bad.text
+
+
+async def test_runtime_settings_switch_the_public_page_and_sign_replies(client_for, accounts, http, runtime, citizen):
+    from .conftest import open_conversation, outbox, texts
+
+    ag = await client_for(accounts["ag_admin"])
+    csrf = await csrf_of(ag)
+    assert (await http.get("/t/an-giang/phan-anh")).status_code == 404  # off in An Giang's file
+    form = {"_csrf": csrf, "public_feedback_page": ["off", "on"], "reply_signature": "Sở Tư pháp An Giang"}
+    assert (await ag.post("/admin/an-giang/settings", data=form)).status_code == 303
+    assert (await http.get("/t/an-giang/phan-anh")).status_code == 200
+    who = await citizen("an-giang", "Hỏi về chứng thực")
+    cid = await open_conversation(runtime, "an-giang", who.citizen_id, "chứng thực")
+    r = await ag.post(f"/api/v1/tenants/an-giang/inbox/conversations/{cid}/reply", json={"text": "Mời ông/bà đến UBND xã."},
+                      headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 201
+    from motcua.worker import Worker
+
+    await Worker(runtime).run_until_idle()
+    assert any("Mời ông/bà đến UBND xã.\n— Sở Tư pháp An Giang" in t for t in texts(await outbox(http, who.user_id)))
+    form = {"_csrf": csrf, "public_feedback_page": "off", "reply_signature": ""}
+    assert (await ag.post("/admin/an-giang/settings", data=form)).status_code == 303
+    assert (await http.get("/t/an-giang/phan-anh")).status_code == 404

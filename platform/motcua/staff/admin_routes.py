@@ -61,8 +61,13 @@ async def admin_settings(request: Request, runtime: Runtime, tenant: str) -> Res
     p, t = await require(request, runtime, tenant, need="admin")
     form = await form_data(request)
     check_csrf(request, p, form)
-    changes = {"public_feedback_page": form.get("public_feedback_page") == "on",
-               "reply_signature": str(form.get("reply_signature") or "")}
+    # Only the fields the form sent change; a checkbox comes after a hidden "off" of the same name.
+    changes: dict[str, Any] = {}
+    if "public_feedback_page" in form:
+        value = form["public_feedback_page"]
+        changes["public_feedback_page"] = (value[-1] if isinstance(value, list) else value) == "on"
+    if "reply_signature" in form:
+        changes["reply_signature"] = str(form["reply_signature"])
     async with runtime.db.tenant(t.slug) as conn:
         await settings_store.update(conn, t, p.actor, changes)
     return _done(f"/admin/{t.slug}/", "Đã lưu cài đặt.")

@@ -213,7 +213,11 @@ async def reply(conn: asyncpg.Connection, runtime: Any, p: Principal, tenant: Te
         "INSERT INTO message (tenant_id, citizen_id, conversation_id, direction, author, text, payload) "
         "VALUES ($1, $2, $3, 'out', $4, $5, $6) RETURNING id", tenant.slug, conv["citizen_id"], conversation_id,
         p.actor, text, {"nonce": nonce} if nonce else {})
-    await queue_message(conn, runtime, tenant, conv["citizen_id"], kind="answer", text=text,
+    # The province's signature (admin console, ``tenant_setting.reply_signature``) ends every answer.
+    signature = await conn.fetchval("SELECT value #>> '{}' FROM tenant_setting WHERE tenant_id = $1 "
+                                    "AND key = 'reply_signature'", tenant.slug)
+    sent = f"{text}\n— {signature}" if signature else text
+    await queue_message(conn, runtime, tenant, conv["citizen_id"], kind="answer", text=sent,
                         dedupe_key=f"inbox:{conversation_id}:{mid}",
                         zns=("answer_waiting", {"customer_name": conv["citizen_name"] or "",
                                                 "topic": (conv["topic"] or "câu hỏi của ông/bà")[:30]}))
