@@ -17,9 +17,10 @@ from .helpers import jpeg_with_gps
 FAMILIES = ["ca-mau", "an-giang", "dong-nai"]  # igate, dvcqg, push
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def connected(tenants, server, runtime):
-    """Every demo OA connected, as the OAuth callback would leave it (tokens from the simulator)."""
+    """Every demo OA connected, as the OAuth callback would leave it (tokens from the simulator).
+    Per test: other tests may rotate or expire the simulator's tokens in between."""
     from motcua.channels.zalo.client import TokenPair
     from motcua.channels.zalo.tokens import store_tokens
 

@@ -5,6 +5,8 @@ from the synced catalogue with their own field rules."""
 from __future__ import annotations
 
 import asyncio
+
+import pytest
 import re
 import time
 
@@ -102,3 +104,32 @@ async def test_form_from_the_synced_catalogue(connected, server, runtime, http):
     assert r.status_code == 422
     assert re.search(r'id="e-loai_trich_luc"[^>]*>Vui lòng chọn một mục trong danh sách', r.text)
     assert re.search(r'id="e-so_ban"[^>]*>Vui lòng chỉ nhập chữ số', r.text)
+
+
+async def test_abandoned_drafts_and_their_photos_are_deleted(connected, server, runtime, http, photo, owner_conn):
+    from motcua.domain.files.storage import NotFound, get_storage
+    from motcua.jobs import enqueue
+
+    from .conftest import drain
+
+    slug = "ca-mau"
+    old, recent = Citizen(http, runtime, slug), Citizen(http, runtime, slug)
+    drafts = []
+    for citizen in (old, recent):
+        await citizen.send(type="follow")
+        path, query, html = await open_form_from_chat(http, citizen, connected)
+        await http.post(path, params=query, data={"draft_id": draft_id(html), "action": "save"},
+                        files={f"file:{papers(html)[0]}": ("a.jpg", photo, "image/jpeg")})
+        drafts.append(int(draft_id(html)))
+    async with runtime.db.tenant(slug) as conn:
+        assert await conn.fetchval("SELECT count(*) FROM schedule WHERE kind = 'submissions.cleanup'") == 1
+        key = await conn.fetchval("SELECT storage_key FROM submission_file WHERE submission_id = $1", drafts[0])
+    await owner_conn.execute("UPDATE submission SET updated_at = now() - interval '31 days' WHERE id = $1", drafts[0])
+    async with runtime.db.tenant(slug) as conn:
+        await enqueue(conn, slug, "submissions.cleanup", {})
+    await drain(runtime)
+    async with runtime.db.tenant(slug) as conn:
+        left = {r["id"] for r in await conn.fetch("SELECT id FROM submission WHERE id = ANY($1::bigint[])", drafts)}
+    assert left == {drafts[1]}
+    with pytest.raises(NotFound):
+        await get_storage(runtime).get(key)

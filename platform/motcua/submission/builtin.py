@@ -27,6 +27,13 @@ async def send_postal_job(job, ctx) -> None:
     await send_request(ctx.conn, ctx.runtime, ctx.tenant_id, int(job.payload["postal_request_id"]))
 
 
+async def cleanup_job(job, ctx) -> None:
+    """``submissions.cleanup`` (daily per tenant): abandoned drafts and their photos are deleted."""
+    from motcua.domain.submissions.service import delete_abandoned_drafts
+
+    await delete_abandoned_drafts(ctx.conn, ctx.runtime)
+
+
 @hookimpl
 def motcua_register_routes(registry) -> None:
     from motcua.submission.pages import ROUTES
@@ -39,6 +46,7 @@ def motcua_register_routes(registry) -> None:
 def motcua_register_jobs(registry) -> None:
     registry.register("submissions.send", send_submission_job)
     registry.register("postal.send", send_postal_job)
+    registry.register("submissions.cleanup", cleanup_job)
 
 
 @hookimpl(optionalhook=True, tryfirst=True)  # before the general bot: "nộp hồ sơ ..." and photos for a draft

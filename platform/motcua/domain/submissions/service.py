@@ -41,6 +41,7 @@ SAFETY_DELAY_SECONDS = 60  # the job that finishes a send the web request could 
 SUBMIT_TIMEOUT_SECONDS = 25
 MAX_FILES_PER_PAPER = 8
 CHAT_IMAGE_DAYS = 7
+DRAFT_DAYS = 30  # an untouched draft (and its photos of ID papers) is deleted after this
 
 WAITING_TEXT = ("Hệ thống một cửa đang gián đoạn; hồ sơ của ông/bà đã được lưu và sẽ tự động gửi khi hệ thống "
                 "hoạt động lại. Chúng tôi sẽ nhắn mã hồ sơ cho ông/bà ngay khi gửi xong.")
@@ -128,6 +129,10 @@ async def open_draft(conn, crypto, tenant_id: str, citizen_id: int, defn: FormDe
             row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM submission WHERE tenant_id = motcua_tenant() "
                                       "AND citizen_id = $1 AND procedure_code = $2 AND status <> 'submitted'",
                                       citizen_id, code)
+        else:
+            # Drafts are personal data (photos of ID papers): make sure abandoned ones are swept.
+            await conn.execute("INSERT INTO schedule (tenant_id, kind, every) VALUES (motcua_tenant(), "
+                               "'submissions.cleanup', interval '1 day') ON CONFLICT DO NOTHING")
     return _draft(crypto, tenant_id, row)
 
 
@@ -154,6 +159,24 @@ async def save_values(conn, crypto, tenant_id: str, draft: Draft, values: dict[s
 
 def _new_idempotency_key() -> str:
     return "motcua-" + secrets.token_hex(12)
+
+
+async def delete_abandoned_drafts(conn, runtime, *, days: int = DRAFT_DAYS) -> int:
+    """Delete drafts untouched for ``days`` with their photos; returns how many. Sent
+    submissions are kept: their photos went to the one-stop system with the dossier."""
+    keys = await conn.fetch(
+        """WITH gone AS (DELETE FROM submission WHERE tenant_id = motcua_tenant() AND status = 'draft'
+                           AND updated_at < now() - make_interval(days => $1) RETURNING id)
+           SELECT gone.id, f.storage_key FROM gone LEFT JOIN submission_file f
+             ON f.tenant_id = motcua_tenant() AND f.submission_id = gone.id""", days)
+    storage = get_storage(runtime)
+    for row in keys:
+        if row["storage_key"]:
+            try:
+                await storage.delete(row["storage_key"])
+            except Exception as exc:  # noqa: BLE001 - the row is gone; a leftover blob is unreachable
+                log.warning("could not delete stored file: %s", exc)
+    return len({r["id"] for r in keys})
 
 
 # --- files ----------------------------------------------------------------------------------
