@@ -5,10 +5,10 @@ from the synced catalogue with their own field rules."""
 from __future__ import annotations
 
 import asyncio
-
-import pytest
 import re
 import time
+
+import pytest
 
 from motcua.domain.submissions.links import officer_file_link
 from motcua.onestop.records import FormField, Paper, Procedure
