@@ -328,3 +328,27 @@ async def test_an_expired_token_is_refreshed_once_and_the_send_retried(http, run
     async with runtime.db.tenant("an-giang") as conn:
         row = await conn.fetchrow("SELECT status, zalo_msg_id, attempts FROM notification WHERE id = $1", nid)
     assert row["status"] in ("sent", "delivered") and row["zalo_msg_id"] == out[0]["msg_id"] and row["attempts"] == 2
+
+
+async def test_no_answer_from_zalo_waits_for_the_echo_then_sends_once(http, runtime, worker, sim_ready, monkeypatch):
+    from datetime import timedelta
+
+    sent = await sim_send(http, "dong-nai", type="text", text="Xin hỏi")
+    user = sent["user_id"]
+    await drain(worker, lambda: _settled(runtime, "dong-nai", user))
+    monkeypatch.setattr(outbox, "SEND_TIMEOUT", 0.5)
+    monkeypatch.setattr(outbox, "ECHO_WAIT", timedelta(seconds=2))
+    # Zalo holds the call past our timeout and never takes the message.
+    await http.post("/sim/api/faults", json={"mode": "timeout", "delay": 1.5, "count": 1, "endpoints": ["message/cs"]})
+    async with runtime.db.tenant("dong-nai") as conn:
+        citizen_id = await conn.fetchval("SELECT id FROM citizen WHERE zalo_user_id = $1", user)
+        nid = await queue_message(conn, runtime, "dong-nai", citizen_id, kind="test", text="Không rõ đã gửi chưa",
+                                  dedupe_key=f"unknown:{user}")
+    await drain(worker, lambda: _settled(runtime, "dong-nai", user), timeout=40)
+    out = [m for m in await outbox_for(http, user) if m["content"].get("text") == "Không rõ đã gửi chưa"]
+    assert len(out) == 1
+    async with runtime.db.tenant("dong-nai") as conn:
+        attempts = await conn.fetch("SELECT outcome, started_at FROM zalo_send_attempt WHERE notification_id = $1 "
+                                    "ORDER BY n", nid)
+    assert [a["outcome"] for a in attempts] == [None, "accepted"]
+    assert attempts[1]["started_at"] - attempts[0]["started_at"] >= timedelta(seconds=2)  # it waited for an echo

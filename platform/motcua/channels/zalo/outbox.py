@@ -86,6 +86,7 @@ WINDOW_MARGIN = timedelta(minutes=5)  # don't start a CS send that would race th
 RATE_PER_SECOND = 50.0  # per OA, shared by all workers; Zalo allows 4,000 calls/min per app (§1.8)
 RATE_BURST = 20
 ECHO_WAIT = timedelta(seconds=30)
+SEND_TIMEOUT = 10.0  # seconds for one call to Zalo; no answer by then = outcome unknown
 GIVE_UP_AFTER = timedelta(hours=24)  # transient errors, quota, missing connection: then failed
 
 
@@ -183,7 +184,7 @@ class _Sender:
         self.rt, self.conn, self.slug, self.tenant, self.n = rt, conn, slug, tenant, n
         self.nid: int = n["id"]
         self.body: dict[str, Any] = n["body"] or {}
-        self.client = ZaloClient(rt.http, rt.settings.zalo)
+        self.client = ZaloClient(rt.http, rt.settings.zalo, timeout=SEND_TIMEOUT)
 
     async def run(self) -> None:
         last = await self.conn.fetchrow(
@@ -194,7 +195,7 @@ class _Sender:
             if echo:
                 await self._record_sent("cs", Sent(echo), attempt=last["n"])
                 return
-            if last["age"] < ECHO_WAIT:
+            if last["age"] < ECHO_WAIT:  # the echo may still be on its way
                 raise Retry("an earlier send has no answer; waiting for its echo",
                             delay=(ECHO_WAIT - last["age"]).total_seconds() + 1)
         zns = self._zns_plan()
