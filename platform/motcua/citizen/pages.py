@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import html
 import string
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from motcua.onestop.codes import normalize_code
 from motcua.runtime import Runtime
 
 WEB = Path(__file__).resolve().parent.parent / "web"
+FRESH_SECONDS = 60
 HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
                                       "form-action 'self'; frame-ancestors 'none'"}
@@ -161,7 +163,11 @@ async def status_page(runtime: Runtime, tenant: str, code: str, t: str | None = 
     async with runtime.db.tenant(tenant) as conn:
         view = await dossiers.find(conn, tenant, key, events=20)
     stale_note = ""
-    if view is None or view.status not in ("returned", "withdrawn", "not_accepted", "stopped"):
+    # Ask the one-stop system live unless the dossier is closed or was heard of a minute ago:
+    # a receipt's QR is scanned again and again, the system should not pay for each scan.
+    fresh = view is not None and view.synced_at is not None and \
+        (datetime.now(UTC) - view.synced_at).total_seconds() < FRESH_SECONDS
+    if view is None or (not fresh and view.status not in ("returned", "withdrawn", "not_accepted", "stopped")):
         stale, as_of = await refresh_dossier(runtime, tenant, view.code if view else code)
         if stale and (as_of or view):
             stale_note = ("Hệ thống một cửa đang gián đoạn; thông tin cập nhật lúc "
