@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import time
 from typing import Any
 
 from litestar import Request, Response, delete, get, post
-from litestar.enums import MediaType
 from litestar.plugins.problem_details import ProblemDetailsException
 
 from motcua.crypto import normalize_phone
@@ -40,8 +40,6 @@ def bad(detail: str, status: int = 400) -> ProblemDetailsException:
 
 
 async def body_of(request: Request) -> dict[str, Any]:
-    import json
-
     raw = await request.body()
     if not raw:
         return {}
