@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import httpx
 import msgspec
 
-from motcua.onestop.codes import format_code, normalize_code
+from motcua.onestop.codes import format_code, local_phone, normalize_code
 from motcua.onestop.contract import Capability, Malformed, Rejected, Unavailable
 from motcua.onestop.http import HttpAdapter, check_status, decode_json
 from motcua.onestop.records import (
@@ -106,7 +106,7 @@ class IGateAdapter(HttpAdapter):
     async def lookup_by_owner(self, *, phone: str | None = None, id_number: str | None = None) -> list[Dossier]:
         if not phone and not id_number:
             raise Rejected("cần số điện thoại hoặc số định danh")
-        page = await self._search(phone_number=phone, identity_number=id_number)
+        page = await self._search(phone_number=local_phone(phone) if phone else None, identity_number=id_number)
         return mapping.map_records(page.content, self.map_status)[0]
 
     async def changes(self, cursor: str | None, *, since: datetime | None = None) -> ChangePage:

@@ -47,3 +47,12 @@ def agency_province_code(code: str) -> str | None:
     """The province H-code inside a canonical code (``H12`` in ``000.00.07.H12-...``)."""
     m = re.search(r"([A-Z][0-9]{2})(?=\d{6}\d{4,}$)", normalize_code(code))
     return m.group(1) if m else None
+
+
+def local_phone(phone: str) -> str:
+    """A Vietnamese mobile number as one-stop systems store it (``0912345678``), from any form a
+    citizen or Zalo gives (``+84 912 345 678``, ``84912345678``)."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if digits.startswith("84") and len(digits) == 11:
+        digits = "0" + digits[2:]
+    return digits

@@ -399,9 +399,11 @@ async def test_conformance_lookup_by_owner(conformance_target: ConformanceTarget
     created = await control.create(status="processing", applicant_phone="0987001122",
                                    applicant_id_number="096201001122")
     by_phone = await target.adapter.lookup_by_owner(phone="0987001122")
+    by_zalo_phone = await target.adapter.lookup_by_owner(phone="84987001122")  # the form Zalo gives
     by_id = await target.adapter.lookup_by_owner(id_number="096201001122")
     assert normalize_code(created["code"]) in {normalize_code(d.code) for d in by_phone}
     assert normalize_code(created["code"]) in {normalize_code(d.code) for d in by_id}
+    assert normalize_code(created["code"]) in {normalize_code(d.code) for d in by_zalo_phone}
     assert await target.adapter.lookup_by_owner(phone="0900000009") == []
 
 
