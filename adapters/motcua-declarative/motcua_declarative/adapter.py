@@ -100,7 +100,7 @@ class DeclarativeAdapter(HttpAdapter):
         end = end or str(get_path(body, s.changes_window_end) or "")
         if not isinstance(items, list) or not end:
             raise Malformed(f"câu trả lời thiếu '{s.changes_items}' hoặc '{s.changes_window_end}'")
-        more = mapping._truthy(get_path(body, s.changes_has_more))
+        more = mapping.truthy(get_path(body, s.changes_has_more))
         dossiers, quarantined = mapping.map_records(items, s.fields, self.map_status, s.date_format)
         return ChangePage(dossiers=dossiers, cursor=f"{start}|{end}|{page + 1}" if more else end, has_more=more,
                           quarantined=quarantined)

@@ -31,7 +31,7 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _truthy(value: Any) -> bool:
+def truthy(value: Any) -> bool:
     return str(value).strip().lower() in TRUE_WORDS if value is not None else False
 
 
@@ -55,7 +55,7 @@ def to_dossier(record: Any, f: DeclarativeFields, map_status: Callable[[str], St
         applicant_phone=_text(g(f.applicant_phone)), applicant_id_number=_text(g(f.applicant_id_number)),
         submitted_at=when(f.submitted_at), received_at=when(f.received_at), due_at=when(f.due_at),
         finished_at=when(f.finished_at), returned_at=when(f.returned_at), updated_at=when(f.updated_at),
-        online=_truthy(g(f.online)), missing_papers=[str(p) for p in papers] if isinstance(papers, list) else [],
+        online=truthy(g(f.online)), missing_papers=[str(p) for p in papers] if isinstance(papers, list) else [],
         note=_text(g(f.note)))
 
 
@@ -83,7 +83,7 @@ def to_procedure(record: Any, f: DeclarativeProcedureFields) -> Procedure:
     return Procedure(
         code=str(g(f.code)), name=str(g(f.name)), sector=_text(g(f.sector)),
         agency=Agency(code=agency_code, name=_text(g(f.agency_name)) or "") if agency_code else None,
-        processing_days=float(days) if days not in (None, "") else None, fee=_text(g(f.fee)), online=_truthy(g(f.online)),
+        processing_days=float(days) if days not in (None, "") else None, fee=_text(g(f.fee)), online=truthy(g(f.online)),
         papers=[Paper(code=str(g(f.paper_code, p) or i + 1), name=str(g(f.paper_name, p) or "")) for i, p in enumerate(papers)],
         form=[FormField(name=str(g(f.form_name, x)), label=str(g(f.form_label, x) or g(f.form_name, x)),
                         type=str(g(f.form_type, x) or "text")) for x in form])

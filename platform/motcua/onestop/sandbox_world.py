@@ -6,7 +6,8 @@ procedures, the applicants and officers, the clock and the fault switches live h
 three protocols tell the same story and the conformance suite controls them the same way.
 
 The world is deterministic: it is seeded from the tenant's slug and built around a start time,
-and it only changes when its clock moves (in real time by default, or when a test advances it)
+and it only changes when its clock moves (in real time by default, ``MOTCUA_SANDBOX_SPEED`` times
+faster when that is set, or when a test advances it)
 or when the control API says so. Every change is stamped in the dossier's history; change feeds
 answer "dossiers with a change in [from, to)", which stays stable while a client pages.
 
@@ -217,14 +218,15 @@ class World:
     """One province's one-stop system, seen from the inside."""
 
     def __init__(self, tenant: Any, *, seed: int | None = None, start: datetime | None = None,
-                 initial: int = 36, speed: float = 1.0) -> None:
+                 initial: int = 36, speed: float | None = None) -> None:
         self.tenant = tenant
         self.slug: str = tenant.slug
         self.rng = random.Random(zlib.crc32(self.slug.encode()) if seed is None else seed)
         self._base = (start or datetime.now(VN)).astimezone(VN)
         self._real0 = time.monotonic()
         self._offset = timedelta()
-        self.speed = speed
+        # Real time by default; a demo may run its provinces' clocks faster (60: a minute a second).
+        self.speed = float(os.environ.get("MOTCUA_SANDBOX_SPEED", "1")) if speed is None else speed
         self.dossiers: dict[str, SimDossier] = {}  # normalised code -> dossier, in creation order
         self._sequences: dict[tuple[str, str], int] = {}
         self.faults = Faults()
