@@ -131,3 +131,23 @@ async def test_procedure_search_api(http, catalogue):
     assert card.json()["code"] == best["code"] and isinstance(card.json()["online"], bool)
     assert (await http.get(f"/api/v1/tenants/{TENANT}/procedures/9.999999")).status_code == 404
     assert (await http.get(f"/api/v1/tenants/{TENANT}/procedures", params={"q": " "})).status_code == 400
+
+
+async def test_following_a_dossier_from_the_qr_page(phone, sandbox, runtime):
+    d = await sandbox(TENANT).create(procedure_code="1.001193", status="processing")
+    citizen = phone(TENANT)
+    replies = await citizen.says(f"Theo dõi {d['code']}")  # what the status page asks people to send
+    assert d["code"] in text_of(replies[0])
+    async with runtime.db.tenant(TENANT) as conn:
+        source = await conn.fetchval(
+            """SELECT s.source FROM subscription s JOIN citizen c ON c.tenant_id = s.tenant_id AND c.id = s.citizen_id
+               WHERE c.zalo_user_id = $1""", citizen.user_id)
+    assert source == "qr"
+
+
+async def test_the_oa_menu_offers_the_main_actions_and_the_tenants_utilities(http, tenants):
+    items = (await http.get("/api/v1/tenants/dong-nai/oa-menu")).json()["items"]
+    assert [i["title"] for i in items][:4] == ["Tra cứu hồ sơ", "Hồ sơ của tôi", "Thủ tục", "Gặp cán bộ"]
+    assert any(i["title"] == "Giá đất" for i in items)
+    assert all(i["type"] == "oa.query.show" for i in items)
+    assert not any(i["title"] == "Giá đất" for i in (await http.get(f"/api/v1/tenants/{TENANT}/oa-menu")).json()["items"])

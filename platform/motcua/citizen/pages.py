@@ -147,8 +147,10 @@ def render_status(runtime: Runtime, tenant, view: dossiers.DossierView, token: s
             parts.append('<section class="card"><h2>Đánh giá</h2><p>Cảm ơn ông/bà đã đánh giá: '
                          f"{e(ratings.LEVELS.get(rating.overall, ''))}.</p></section>")
     if tenant.file.zalo:
-        parts.append(f'<a class="btn alt" href="https://zalo.me/{e(tenant.file.zalo.oa_id)}">Nhận thông báo qua Zalo '
-                     "(nhắn mã hồ sơ cho trang Zalo)</a>")
+        parts.append('<section class="card"><h2>Nhận thông báo qua Zalo</h2><p>Mở trang Zalo của '
+                     f"{e(tenant.file.zalo.oa_name)} và nhắn: <b>theo dõi {e(view.code)}</b>. Chúng tôi sẽ báo "
+                     "ông/bà khi hồ sơ có kết quả.</p>"
+                     f'<a class="btn alt" href="https://zalo.me/{e(tenant.file.zalo.oa_id)}">Mở trang Zalo</a></section>')
     return "".join(parts)
 
 

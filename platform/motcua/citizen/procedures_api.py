@@ -44,4 +44,15 @@ async def get_procedure(runtime: Runtime, tenant: str, code: str) -> dict[str, A
     return _card(card)
 
 
-ROUTES = (search_procedures, get_procedure)
+@get("/api/v1/tenants/{tenant:str}/oa-menu", operation_id="GetOaMenu", tags=["zalo"],
+     summary="The OA menu items to configure in Zalo's OA admin: each sends a text the bot understands")
+async def get_oa_menu(runtime: Runtime, tenant: str) -> dict[str, Any]:
+    from motcua.domain.conversation.service import oa_menu
+
+    cfg = await runtime.tenant(tenant)
+    if cfg is None:
+        raise NotFoundException("Không có tỉnh này.")
+    return {"tenant": tenant, "items": oa_menu(cfg, dict(runtime.plugins.utilities), runtime.settings.public_url, tenant)}
+
+
+ROUTES = (search_procedures, get_procedure, get_oa_menu)

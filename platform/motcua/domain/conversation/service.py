@@ -159,7 +159,9 @@ async def _lookup(conn, runtime, tenant: Tenant, citizen_id: int, intent: Intent
     text_out = dossiers.render_lookup(view, link, tz=tenant.file.timezone, holder=holder, age_note=age)
     buttons = [url_button("Xem chi tiết", link)]
     if tenant.file.features.notifications and view.status not in ("returned", "withdrawn", "not_accepted", "stopped"):
-        if await notifications.subscribe(conn, slug, citizen_id, view.id, "lookup"):
+        # "theo dõi <mã>" is what the status page (opened from the receipt's QR) asks people to send.
+        source = "qr" if "theo doi" in intent.text else "lookup"
+        if await notifications.subscribe(conn, slug, citizen_id, view.id, source):
             text_out += "\nTôi sẽ nhắn ông/bà khi hồ sơ có thay đổi (nhắn \"dừng thông báo\" để dừng)."
     if tenant.file.features.ratings and view.status in ("resolved", "returned"):
         buttons.append(url_button("Đánh giá hài lòng", link + "#danh-gia"))
