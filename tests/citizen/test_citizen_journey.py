@@ -4,7 +4,6 @@ Cà Mau sandbox (iGate protocol) as the one-stop system, Motcua's worker in betw
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx

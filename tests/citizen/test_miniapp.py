@@ -8,7 +8,6 @@ answers are read the way the template reads them (``{err, message, data}``; it t
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
