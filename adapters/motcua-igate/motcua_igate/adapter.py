@@ -52,6 +52,8 @@ class IGateAdapter(HttpAdapter):
     settings: IGateSettings
 
     def make_client(self) -> httpx.AsyncClient:
+        import authlib.deprecate  # noqa: F401 - installs authlib's own "always" filter first, so ours wins
+
         with warnings.catch_warnings():
             # authlib nudges towards httpx2; the httpx integration is the one our stack ships.
             warnings.simplefilter("ignore")
