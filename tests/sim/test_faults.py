@@ -132,3 +132,17 @@ async def test_the_simulator_is_only_there_when_enabled(runtime, settings):
 
     assert sim_paths(create_app(settings, runtime=runtime))
     assert sim_paths(create_app(settings.replace(enable_simulator=False), runtime=runtime)) == []
+
+
+async def test_bad_citizen_input_changes_nothing(sim):
+    user = (await sim.post("/sim/api/users", json={"tenant": "ca-mau", "display_name": "Ngô Văn Em"})).json()
+    empty = await sim.post("/sim/api/send", json={"tenant": "ca-mau", "user_id": user["user_id"], "type": "text",
+                                                  "text": " ", "display_name": "Tên khác"})
+    assert empty.status_code == 400 and empty.json()["detail"] == "Tin nhắn trống."
+    bad_phone = await sim.post("/sim/api/users", json={"tenant": "ca-mau", "user_id": user["user_id"], "phone": "12"})
+    assert bad_phone.status_code == 400 and "Số điện thoại" in bad_phone.json()["detail"]
+    assert (await sim.get(f"/sim/api/users/ca-mau/{user['user_id']}")).json() == user
+    ghost = await sim.post("/sim/api/send", json={"tenant": "ca-mau", "user_id": "1000000000000000001",
+                                                  "type": "location", "latitude": 200})
+    assert ghost.status_code == 400
+    assert (await sim.get("/sim/api/users/ca-mau/1000000000000000001")).status_code == 404

@@ -94,14 +94,18 @@ async def list_tenants(runtime: Runtime) -> list[dict[str, Any]]:
     return [oa_view(oa, sim) for oa in sorted(sim.oas.values(), key=lambda o: o.tenant)]
 
 
+def check_profile(data: dict[str, Any]) -> None:
+    """Refuse a bad phone before anything is created or changed."""
+    if data.get("phone") and not PHONE_RE.match(normalize_phone(str(data["phone"]))):
+        raise bad("Số điện thoại không hợp lệ (ví dụ 0912345678).")
+
+
 def apply_profile(user: User, data: dict[str, Any]) -> None:
+    check_profile(data)
     if data.get("display_name"):
         user.display_name = str(data["display_name"])[:100]
     if data.get("phone"):
-        phone = normalize_phone(str(data["phone"]))
-        if not PHONE_RE.match(phone):
-            raise bad("Số điện thoại không hợp lệ (ví dụ 0912345678).")
-        user.phone = phone
+        user.phone = normalize_phone(str(data["phone"]))
 
 
 def media_url(request: Request, media_id: str) -> str:
@@ -228,10 +232,20 @@ async def send(request: Request, runtime: Runtime) -> dict[str, Any]:
     user_id = data.get("user_id")
     if user_id is not None and kind in {"unfollow", "seen"} and str(user_id) not in oa.users:
         raise bad("Người dùng này chưa từng tương tác với OA.", 404)
+    check_profile(data)
+    created = not user_id or str(user_id) not in oa.users
     user = sim.user(oa, str(user_id) if user_id else None)
     assert user is not None
+    before = (user.display_name, user.phone)
     apply_profile(user, data)
-    event, entry, note = build_event(sim, oa, user, kind, data, request)
+    try:
+        event, entry, note = build_event(sim, oa, user, kind, data, request)
+    except ProblemDetailsException:
+        # Bad input leaves no trace: no new citizen, no changed profile.
+        if created:
+            oa.users.pop(user.user_id, None)
+        user.display_name, user.phone = before
+        raise
     result: dict[str, Any] = {"user_id": user.user_id, "user_id_by_app": user.user_id_by_app, "event": event,
                               "status_code": None, "response": None, "delivered": False, "note": note}
     if event is None:
@@ -360,6 +374,10 @@ async def upsert_user(request: Request, runtime: Runtime) -> dict[str, Any]:
     ``last_interaction_ago`` (seconds) to test the reply window without waiting days."""
     data = await body_of(request)
     sim, oa = await sim_and_oa(runtime, data.get("oa_id") or data.get("tenant"))
+    check_profile(data)
+    ago = data.get("last_interaction_ago")
+    if ago is not None and (not isinstance(ago, (int, float)) or ago < 0):
+        raise bad("last_interaction_ago phải là số giây (>= 0).")
     user = sim.user(oa, str(data["user_id"]) if data.get("user_id") else None)
     assert user is not None
     apply_profile(user, data)
@@ -367,10 +385,7 @@ async def upsert_user(request: Request, runtime: Runtime) -> dict[str, Any]:
         user.follows = bool(data["follows"])
         if user.follows:
             user.followed_at = user.followed_at or now_ms()
-    ago = data.get("last_interaction_ago")
     if ago is not None:
-        if not isinstance(ago, (int, float)) or ago < 0:
-            raise bad("last_interaction_ago phải là số giây (>= 0).")
         user.last_interaction = user.last_message_at = now_ms() - int(ago * 1000)
     return user_view(user)
 
