@@ -136,6 +136,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             asyncpg.exceptions.ConnectionDoesNotExistError: database_unavailable,
             asyncpg.exceptions.InterfaceError: database_unavailable,
             asyncpg.exceptions.AdminShutdownError: database_unavailable,
+            # The server went away mid-transaction (a restart, a failover): the commit finds the
+            # connection in a broken state. Found by tests/faults/test_postgres_restart.py.
+            asyncpg.exceptions.OperatorInterventionError: database_unavailable,
+            asyncpg.exceptions.PostgresConnectionError: database_unavailable,
+            asyncpg.exceptions.InternalClientError: database_unavailable,
             ConnectionError: database_unavailable,
             OSError: database_unavailable,
             TimeoutError: database_unavailable,

@@ -37,13 +37,33 @@ class Worker:
         self._stop.set()
         self._wake.set()
 
+    async def _listen(self, listener):
+        """The LISTEN connection, (re)opened when missing or dead. Without it the worker still
+        polls every ``poll_seconds``, so a database restart only slows wake-ups for a moment."""
+        if listener is not None and not listener.is_closed():
+            return listener
+        if time.monotonic() < self._listen_retry_at:
+            return None
+        self._listen_retry_at = time.monotonic() + 5
+        listener = None
+        try:
+            listener = await asyncio.wait_for(connect(self.rt.db.url), 5)
+            await listener.add_listener("motcua_jobs", lambda *_: self._wake.set())
+            return listener
+        except (OSError, Exception) as exc:  # noqa: BLE001 - database down: poll meanwhile
+            log.warning("listening for new jobs failed: %s", exc.__class__.__name__)
+            if listener is not None:
+                listener.terminate()
+            return None
+
     async def run(self) -> None:
-        listener = await connect(self.rt.db.url)
-        await listener.add_listener("motcua_jobs", lambda *_: self._wake.set())
+        self._listen_retry_at = 0.0
+        listener = await self._listen(None)
         slots = asyncio.Semaphore(self.concurrency)
         next_schedule = 0.0
         try:
             while not self._stop.is_set():
+                listener = await self._listen(listener)
                 if time.monotonic() >= next_schedule:
                     await self._fire_schedules()
                     next_schedule = time.monotonic() + 5
@@ -70,8 +90,9 @@ class Worker:
         finally:
             if self._running:
                 await asyncio.gather(*self._running, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await listener.close()
+            if listener is not None:
+                with contextlib.suppress(Exception):
+                    await listener.close()
 
     async def run_until_idle(self, timeout: float = 30.0) -> int:
         """Process jobs until none is ready (tests and ``motcua sync``). Returns how many ran."""
