@@ -29,6 +29,7 @@ PHONE_TOKEN_SECONDS = 120  # Mini App getPhoneNumber token: 2 min, single use (U
 WINDOW_FREE_SECONDS = 48 * 3600  # CS messages free within 48 h of the last interaction
 WINDOW_SECONDS = 7 * 86_400  # and rejected after 7 days (-230/-232)
 RETRY_DELAYS = (30.0, 300.0, 900.0, 1800.0, 3600.0)  # webhook retries (zalo.md §3.2)
+OUTBOX_KEEP = 50_000
 OA_LOAD_SECONDS = 5.0  # tenants applied meanwhile are picked up within this
 
 
@@ -361,6 +362,7 @@ class SimState:
         item = {"seq": self.next_seq(), "time": now_ms(), "tenant": oa.tenant, "oa_id": oa.oa_id,
                 "channel": channel, **fields}
         self.outbox.append(item)
+        del self.outbox[:-OUTBOX_KEEP]  # a long-running demo must not grow without end
         stats = self.stats_for(oa.oa_id)
         stats.sends[channel] = stats.sends.get(channel, 0) + 1
         return item
