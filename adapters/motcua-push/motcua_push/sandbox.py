@@ -1,12 +1,14 @@
 """A sandbox push system: REST lookups behind an API key, a change window for reconciliation,
 online submission and ratings, and signed pushes to the target the control API sets
-(``PUT /_sandbox/push-target``) whenever a dossier changes, over the shared ``World``."""
+(``PUT /_sandbox/push-target``; at start ``$MOTCUA_PUBLIC_URL/onestop/<slug>/events`` when that
+variable is set) whenever a dossier changes, over the shared ``World``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import hashlib
+import os
 import secrets as pysecrets
 import time
 from datetime import timedelta
@@ -28,6 +30,9 @@ PUSH_ATTEMPTS = 3
 
 def build(settings: Any, tenant: Any, world: World | None = None):
     world = world or World(tenant)
+    public = os.environ.get("MOTCUA_PUBLIC_URL")
+    if public:  # a demo with a known address pushes to it from the start; tests set the target themselves
+        world.push_target = f"{public.rstrip('/')}/onestop/{tenant.slug}/events"
     state: dict[str, Any] = {}
 
     def iso(d):
