@@ -58,11 +58,13 @@ def problem(status: int, title: str, detail: str) -> Response[dict[str, Any]]:
 async def receive_events(tenant: str, request: Request, runtime: Runtime) -> Response[dict[str, Any]]:
     started = time.perf_counter()
     outcome = "rejected"
+    label = "unknown"  # never a label per made-up slug: anyone can call this URL
     try:
         t = await runtime.tenant(tenant)
         if t is None:
             outcome = "unknown_tenant"
             return problem(404, "Not Found", f"Không có tỉnh/thành '{tenant}' trên Motcua.")
+        label = tenant
         try:
             adapter = await runtime.adapter(tenant)
         except LookupError:
@@ -101,8 +103,8 @@ async def receive_events(tenant: str, request: Request, runtime: Runtime) -> Res
         return Response({"accepted": stored, "duplicate": stored == 0, "duplicates": len(set(keys)) - stored,
                          "events": keys})
     finally:
-        metrics.WEBHOOK_REQUESTS.labels(tenant, "onestop", outcome).inc()
-        metrics.WEBHOOK_LATENCY.labels(tenant, "onestop").observe(time.perf_counter() - started)
+        metrics.WEBHOOK_REQUESTS.labels(label, "onestop", outcome).inc()
+        metrics.WEBHOOK_LATENCY.labels(label, "onestop").observe(time.perf_counter() - started)
 
 
 async def apply_pushes(job: Job, ctx: JobContext) -> None:
