@@ -24,7 +24,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 async def serve_app(app, host: str, port: int) -> uvicorn.Server:
     """Start an ASGI app on host:port in this event loop; returns once it accepts connections."""
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, log_level="warning",
                                            lifespan="auto"))
     server.config.setup_event_loop = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
