@@ -3,7 +3,7 @@
 Everything an adapter author imports comes from here.
 """
 
-from motcua.onestop.codes import find_code, is_canonical_code, normalize_code
+from motcua.onestop.codes import find_code, format_code, is_canonical_code, local_phone, normalize_code
 from motcua.onestop.contract import (
     CAPABILITY_METHODS,
     Adapter,
@@ -22,5 +22,5 @@ from motcua.onestop.registry import AdapterRegistry
 __all__ = [
     "CAPABILITY_METHODS", "Adapter", "AdapterError", "AdapterRegistry", "Capability", "Malformed",
     "NotSupported", "OneStopAdapter", "Rejected", "Status", "Timing", "Unavailable", "find_code",
-    "is_canonical_code", "normalize_code", "timing",
+    "format_code", "is_canonical_code", "local_phone", "normalize_code", "timing",
 ]
