@@ -6,14 +6,14 @@ from __future__ import annotations
 import argparse
 import io
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import msgspec
 import pytest
 
 from motcua.domain.dossiers.store import get_dossier, timeline
-from motcua.onestop.records import PushedChange, RawStatus, Status
+from motcua.onestop.records import PushedChange, Status
 from motcua.sync.cli import run_sync
 from motcua.worker import Worker
 
