@@ -168,7 +168,7 @@ async def record_failure(runtime, tenant: str, exc: BaseException) -> int:
     except Exception:  # noqa: BLE001 - the database being down is not worth hiding the adapter's error
         return 1
     if row["last_success_at"] is not None:
-        metrics.SYNC_LAG.labels(tenant).set((datetime.now(UTC) - row["last_success_at"]).total_seconds())
+        lag_since(tenant, row["last_success_at"])
     return row["failures"]
 
 
@@ -177,7 +177,13 @@ async def record_success(runtime, tenant: str) -> None:
         await conn.execute(
             """INSERT INTO sync_state (tenant_id, source, last_attempt_at, last_success_at) VALUES ($1, $2, now(), now())
                ON CONFLICT (tenant_id, source) DO UPDATE SET last_success_at = now(), failures = 0""", tenant, SOURCE)
-    metrics.SYNC_LAG.labels(tenant).set(0)
+    lag_since(tenant, datetime.now(UTC))
+
+
+def lag_since(tenant: str, success: datetime) -> None:
+    """``motcua_sync_lag_seconds`` computed when scraped, so it keeps growing while polls fail or
+    stop (a gauge set once would stay at 0 after the last success)."""
+    metrics.SYNC_LAG.labels(tenant).set_function(lambda: (datetime.now(UTC) - success).total_seconds())
 
 
 def retry_delay(failures: int, *, base: float = 15.0, cap: float = 900.0) -> float:
@@ -240,8 +246,8 @@ async def health(runtime, tenant: str) -> SyncHealth | None:
     lag = row["lag"]
     allowed = {"poll": 3 * POLL_EVERY_SECONDS, "push": RECONCILE_EVERY_SECONDS + 6 * 3600}.get(mode)
     healthy = row["failures"] in (None, 0) and (allowed is None or (lag is not None and lag <= allowed))
-    if lag is not None:
-        metrics.SYNC_LAG.labels(tenant).set(lag)
+    if row["last_success_at"] is not None:
+        lag_since(tenant, row["last_success_at"])
     return SyncHealth(
         tenant=tenant, family=family, mode=mode, capabilities=sorted(str(c) for c in caps), healthy=healthy,
         last_success_at=row["last_success_at"], last_attempt_at=row["last_attempt_at"], lag_seconds=lag,
