@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
+
 from motcua.domain.dossiers.store import get_dossier
 from motcua.jobs import enqueue
 from motcua.onestop.contract import Unavailable
@@ -12,7 +14,6 @@ from motcua.onestop.records import Agency, Procedure, Quarantined, Status
 from motcua.sync.engine import health, poll
 from motcua.sync.procedures import upsert_procedures
 from motcua.worker import Worker
-from prometheus_client import REGISTRY
 
 from .conftest import SYSTEMS, T0, dossier, snapshot
 
