@@ -64,6 +64,10 @@ async def handle(event: Any, ctx: Any) -> bool:
     tenant = ctx.tenant
     if not tenant.file.features.online_submission:
         return False
+    from motcua.onestop.contract import Capability
+
+    if Capability.submission not in (await ctx.runtime.adapter(tenant.slug)).capabilities:
+        return False  # the bot explains where to submit in person
     if event.event_name == "user_send_text" and event.text:
         folded = fold(event.text)
         m = _INTENT.match(folded)

@@ -28,7 +28,7 @@ from motcua.domain.files.storage import StorageError, get_storage
 from motcua.domain.postal import service as postal
 from motcua.domain.submissions import forms, links, service
 from motcua.domain.submissions.forms import FormDefinition
-from motcua.onestop.contract import AdapterError
+from motcua.onestop.contract import AdapterError, Capability
 from motcua.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,9 @@ async def _load(conn, runtime: Runtime, tenant: str, code: str, *, json: bool) -
     except AdapterError:
         return problem("Tạm thời chưa mở được biểu mẫu", "Hệ thống một cửa của tỉnh đang gián đoạn. "
                        "Ông/bà vui lòng thử lại sau ít phút.", 503, json=json)
+    if Capability.submission not in (await runtime.adapter(tenant)).capabilities:
+        return problem("Chưa nộp trực tuyến được", "Hệ thống một cửa của tỉnh chưa nhận hồ sơ trực tuyến qua Zalo. "
+                       "Ông/bà vui lòng nộp tại Trung tâm Phục vụ hành chính công.", 404, json=json)
     if defn is None:
         return problem("Không tìm thấy thủ tục", "Không tìm thấy thủ tục này trong danh mục của tỉnh. Ông/bà vui lòng "
                        "mở lại biểu mẫu từ tin nhắn Zalo.", 404, json=json)
