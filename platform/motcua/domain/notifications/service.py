@@ -40,7 +40,6 @@ async def on_dossier_event(event: Any, context: Any) -> None:
     if event_id is None or conn is None or not tenant_id:
         log.warning("notifier got an event it cannot read: %r", event)
         return
-    await ensure_sweep(conn, str(tenant_id))
     await notify_event(conn, _get(context, "runtime"), str(tenant_id), int(event_id))
 
 
@@ -48,7 +47,7 @@ SWEEP = "notifications.overdue_sweep"
 
 
 async def ensure_sweep(conn: asyncpg.Connection, tenant_id: str) -> None:
-    """The hourly overdue sweep exists for every tenant whose dossiers have events."""
+    """The hourly overdue sweep exists for every tenant where someone follows a dossier."""
     await conn.execute(
         """INSERT INTO schedule (tenant_id, kind, every, next_run_at) VALUES ($1, $2, interval '1 hour', now())
            ON CONFLICT (tenant_id, kind) DO NOTHING""", tenant_id, SWEEP)
@@ -141,6 +140,7 @@ async def send_job(job: Any, ctx: Any) -> None:
 async def subscribe(conn: asyncpg.Connection, tenant_id: str, citizen_id: int, dossier_id: int,
                     source: str = "lookup") -> bool:
     """Subscribe (again, if they had stopped). Returns True when newly subscribed."""
+    await ensure_sweep(conn, tenant_id)
     row = await conn.fetchrow(
         # clock_timestamp(): events stored by a lookup committed during this transaction are older.
         """INSERT INTO subscription (tenant_id, citizen_id, dossier_id, source, created_at)
