@@ -133,3 +133,28 @@ async def test_abandoned_drafts_and_their_photos_are_deleted(connected, server, 
     assert left == {drafts[1]}
     with pytest.raises(NotFound):
         await get_storage(runtime).get(key)
+
+
+async def test_a_store_outage_keeps_no_half_attached_photo(connected, server, runtime, http, photo):
+    from motcua.domain.files.storage import StorageError, get_storage
+
+    class Down:
+        async def put(self, key, data, content_type):
+            raise StorageError("PUT: HTTP 503")
+
+    citizen = Citizen(http, runtime, "ca-mau")
+    await citizen.send(type="follow")
+    path, query, html = await open_form_from_chat(http, citizen, connected)
+    paper = papers(html)[0]
+    real = get_storage(runtime)
+    runtime.state["files.storage"] = Down()
+    try:
+        r = await http.post(path, params=query, headers={"Accept": "application/json"},
+                            data={"draft_id": draft_id(html), "action": "save", "applicant_name": "Võ Thị Sáu"},
+                            files={f"file:{paper}": ("a.jpg", photo, "image/jpeg")})
+    finally:
+        runtime.state["files.storage"] = real
+    assert r.status_code == 422 and "sự cố lưu trữ" in r.json()["paper_errors"][paper]
+    assert r.json()["files"] == []
+    again = await http.get(path, params=query)
+    assert "Võ Thị Sáu" in again.text  # what was typed in the same request is kept

@@ -197,8 +197,29 @@ async def post_form(tenant: str, code: str, request: Request, runtime: Runtime, 
         draft_id = int(str(form.get("draft_id") or "0"))
     except ValueError:
         draft_id = 0
-    # Read the photos before opening a transaction: a slow phone upload must not hold a connection.
-    uploads = [(paper, up, await up.read(MAX_BYTES + 1)) for paper, up in _uploads(form)]
+    # Read and check the photos before opening a transaction: a slow upload or a large decode
+    # must not hold a database connection (or the draft's row lock).
+    uploads: list[tuple[str, Any]] = []
+    for paper, up in _uploads(form):
+        try:
+            data = await up.read(MAX_BYTES + 1)
+            uploads.append((paper, await service.check_image(runtime, data, filename=up.filename,
+                                                             content_type=up.content_type)))
+        except ImageRefused as exc:
+            uploads.append((paper, exc))
+    chat_pick: tuple[str, Any, str] | None = None  # (paper, image or refusal, ref)
+    if action.startswith("chat:"):
+        _, paper, ref = (action.split(":", 2) + ["", ""])[:3]
+        async with runtime.db.tenant(tenant) as conn:
+            picked = await service.chat_image(conn, gate.citizen_id, ref)
+        if picked is None:
+            chat_pick = (paper, ImageRefused("Không tìm thấy ảnh này trong cuộc trò chuyện."), ref)
+        else:
+            try:
+                data = await service.download_image(runtime.http, picked.url)
+                chat_pick = (paper, await service.check_image(runtime, data, filename=None, content_type=None), ref)
+            except ImageRefused as exc:
+                chat_pick = (paper, exc, ref)
     submitted = False
     async with runtime.db.tenant(tenant) as conn:
         defn = await _load(conn, runtime, tenant, code, json=as_json)
@@ -225,28 +246,29 @@ async def post_form(tenant: str, code: str, request: Request, runtime: Runtime, 
                                   {k: clean[k] if k not in errors else values[k] for k in values})
         paper_errors: dict[str, str] = {}
         added: list[int] = []
-        for paper, up, data in uploads:
+        for paper, image in uploads:
             if defn.paper(paper) is None:
                 paper_errors[paper] = "Loại giấy tờ không có trong hồ sơ này."
                 continue
+            if isinstance(image, ImageRefused):
+                paper_errors[paper] = str(image)
+                continue
             try:
-                image = await service.check_image(runtime, data, filename=up.filename, content_type=up.content_type)
                 added.append(await service.add_file(conn, runtime, tenant, draft, paper, image, source="upload"))
             except ImageRefused as exc:
                 paper_errors[paper] = str(exc)
             except StorageError:
                 paper_errors[paper] = "Chưa lưu được ảnh do sự cố lưu trữ. Ông/bà vui lòng thử lại sau ít phút."
-        if action.startswith("chat:"):
-            _, paper, ref = (action.split(":", 2) + ["", ""])[:3]
-            picked = await service.chat_image(conn, gate.citizen_id, ref)
-            if defn.paper(paper) is None or picked is None:
-                paper_errors[paper] = "Không tìm thấy ảnh này trong cuộc trò chuyện."
+        if chat_pick is not None:
+            paper, image, ref = chat_pick
+            if defn.paper(paper) is None:
+                paper_errors[paper] = "Không tìm thấy loại giấy tờ này trong hồ sơ."
+            elif isinstance(image, ImageRefused):
+                paper_errors[paper] = str(image)
             else:
                 try:
-                    data = await service.download_image(runtime.http, picked.url)
-                    image = await service.check_image(runtime, data, filename=None, content_type=None)
                     added.append(await service.add_file(conn, runtime, tenant, draft, paper, image, source="chat",
-                                                        source_ref=picked.ref))
+                                                        source_ref=ref))
                 except ImageRefused as exc:
                     paper_errors[paper] = str(exc)
                 except StorageError:

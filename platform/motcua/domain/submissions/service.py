@@ -222,23 +222,25 @@ async def add_file(conn, runtime, tenant_id: str, draft: Draft, paper_code: str,
     count = await conn.fetchval("SELECT count(*) FROM submission_file WHERE tenant_id = motcua_tenant() "
                                 "AND submission_id = $1 AND paper_code = $2", draft.id, paper_code)
     key = new_key(tenant_id, "submission", "jpg")
-    file_id = await conn.fetchval(
-        """INSERT INTO submission_file (tenant_id, submission_id, paper_code, storage_key, content_type, size, width,
-                                        height, sha256, source, source_ref)
-           SELECT motcua_tenant(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE $11
-           ON CONFLICT (tenant_id, submission_id, paper_code, sha256) DO NOTHING RETURNING id""",
-        draft.id, paper_code, key, image.content_type, len(image.data), image.width, image.height, image.sha256,
-        source, source_ref, count < MAX_FILES_PER_PAPER)
-    if file_id is None:
-        existing = await conn.fetchval("SELECT id FROM submission_file WHERE tenant_id = motcua_tenant() AND "
-                                       "submission_id = $1 AND paper_code = $2 AND sha256 = $3",
-                                       draft.id, paper_code, image.sha256)
-        if existing is None:
-            raise ImageRefused(f"Mỗi loại giấy tờ đính kèm tối đa {MAX_FILES_PER_PAPER} ảnh.")
-        return existing
-    # Written inside the transaction: if the store fails, the row rolls back with it.
-    await get_storage(runtime).put(key, image.data, image.content_type)
-    return file_id
+    # A savepoint: if the store cannot take the bytes, the row goes with them (the caller's
+    # transaction carries on and tells the citizen).
+    async with conn.transaction():
+        file_id = await conn.fetchval(
+            """INSERT INTO submission_file (tenant_id, submission_id, paper_code, storage_key, content_type, size,
+                                            width, height, sha256, source, source_ref)
+               SELECT motcua_tenant(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE $11
+               ON CONFLICT (tenant_id, submission_id, paper_code, sha256) DO NOTHING RETURNING id""",
+            draft.id, paper_code, key, image.content_type, len(image.data), image.width, image.height, image.sha256,
+            source, source_ref, count < MAX_FILES_PER_PAPER)
+        if file_id is not None:
+            await get_storage(runtime).put(key, image.data, image.content_type)
+            return file_id
+    existing = await conn.fetchval("SELECT id FROM submission_file WHERE tenant_id = motcua_tenant() AND "
+                                   "submission_id = $1 AND paper_code = $2 AND sha256 = $3",
+                                   draft.id, paper_code, image.sha256)
+    if existing is None:
+        raise ImageRefused(f"Mỗi loại giấy tờ đính kèm tối đa {MAX_FILES_PER_PAPER} ảnh.")
+    return existing
 
 
 async def remove_file(conn, runtime, draft: Draft, file_id: int) -> bool:
