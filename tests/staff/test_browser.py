@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from motcua.onestop.codes import normalize_code
+
 from .conftest import DD, TP, open_conversation, outbox, texts
 
 pytestmark = pytest.mark.browser
@@ -106,20 +108,22 @@ async def _seed_kpi_data(runtime) -> None:
     """March 2024 in Cà Mau: 4 dossiers resolved at Sở Tư pháp (3 on time, 1 early among them, 1 late),
     1 at Sở Nông nghiệp (on time); 2 of the Tư pháp ones rated, one satisfied."""
     async with runtime.db.tenant("ca-mau") as conn:
-        if await conn.fetchval("SELECT 1 FROM dossier WHERE code LIKE 'KPI-2403-%' LIMIT 1"):
+        if await conn.fetchval("SELECT 1 FROM dossier WHERE note = 'kpi-seed' LIMIT 1"):
             return
-        rows = [("KPI-2403-1", TP, "2024-03-05", "2024-03-10", "2024-03-10 10:00", True, 3),
-                ("KPI-2403-2", TP, "2024-03-05", "2024-03-12", "2024-03-08 09:00", False, 1),
-                ("KPI-2403-3", TP, "2024-03-06", "2024-03-12", "2024-03-12 08:00", True, None),
-                ("KPI-2403-4", TP, "2024-03-06", "2024-03-10", "2024-03-15 08:00", False, None),
-                ("KPI-2403-5", DD, "2024-03-07", "2024-03-20", "2024-03-19 08:00", True, None)]
+        # Codes in the national form (agency-YYMMDD-sequence), like everything the sync stores.
+        rows = [(f"{TP}-240305-9001", TP, "2024-03-05", "2024-03-10", "2024-03-10 10:00", True, 3),
+                (f"{TP}-240305-9002", TP, "2024-03-05", "2024-03-12", "2024-03-08 09:00", False, 1),
+                (f"{TP}-240306-9001", TP, "2024-03-06", "2024-03-12", "2024-03-12 08:00", True, None),
+                (f"{TP}-240306-9002", TP, "2024-03-06", "2024-03-10", "2024-03-15 08:00", False, None),
+                (f"{DD}-240307-9001", DD, "2024-03-07", "2024-03-20", "2024-03-19 08:00", True, None)]
         for code, agency, received, due, finished, online, rating in rows:
             def ts(s: str) -> datetime:
                 return datetime.fromisoformat(s if " " in s else s + " 08:00").replace(tzinfo=VN)
             did = await conn.fetchval(
                 "INSERT INTO dossier (tenant_id, code, code_key, status, raw_status, agency_code, received_at, due_at, "
-                "finished_at, online) VALUES ('ca-mau', $1, $2, 'resolved', '5', $3, $4, $5, $6, $7) RETURNING id",
-                code, code.replace("-", ""), agency, ts(received), ts(due).replace(hour=17), ts(finished), online)
+                "finished_at, online, note) VALUES ('ca-mau', $1, $2, 'resolved', '5', $3, $4, $5, $6, $7, 'kpi-seed') "
+                "RETURNING id", code, normalize_code(code), agency, ts(received), ts(due).replace(hour=17), ts(finished),
+                online)
             await conn.execute(
                 "INSERT INTO dossier_event (tenant_id, dossier_id, kind, status, at, dedupe_key) VALUES "
                 "('ca-mau', $1, 'status_changed', 'received', $2, $3), ('ca-mau', $1, 'status_changed', 'resolved', $4, $5)",

@@ -78,3 +78,36 @@ async def test_an_unverified_email_is_refused(server, accounts, vendor_oidc):
             assert r.status_code == 401 and (await c.get("/api/v1/staff/me")).status_code == 401
     finally:
         vendor_oidc.email_verified = True
+
+
+async def test_a_provinces_own_provider_signs_in_only_its_staff(server, runtime, database, provider, monkeypatch):
+    """A tenant file's ``[staff]`` table names the province's provider; it serves that tenant only."""
+    from motcua.db.database import connect
+    from motcua.domain.auth import create_staff_user
+    from motcua.tenancy.apply import apply_tenant
+    from motcua.tenancy.schema import AdapterConfig, StaffSignIn, Tenant, TenantFile
+
+    monkeypatch.setenv("OIDC_TINH_CLIENT_SECRET", provider.client_secret)
+    monkeypatch.delenv("MOTCUA_OIDC_ISSUER", raising=False)
+    tenant = Tenant(slug="oidc-tinh", file=TenantFile(
+        name="Tỉnh Thử OIDC", stat_code="96", agency_code="X09", adapter=AdapterConfig(family="none"),
+        staff=StaffSignIn(oidc_issuer=provider.issuer, oidc_client_id=provider.client_id,
+                          oidc_client_secret_env="OIDC_TINH_CLIENT_SECRET", oidc_label="Tài khoản công vụ")))
+    conn = await connect(database.owner_url)
+    try:
+        await apply_tenant(conn, runtime.crypto, tenant, environ={})
+    finally:
+        await conn.close()
+    async with runtime.db.tenant("oidc-tinh") as c:
+        await c.execute("DELETE FROM job")  # no handlers for a test tenant's apply jobs
+        await create_staff_user(c, "oidc-tinh", email="canbo@oidc-tinh.example.vn", name="Cán bộ", role="viewer",
+                                update=True)
+    provider.email = "canbo@oidc-tinh.example.vn"
+    async with httpx.AsyncClient(base_url=server, follow_redirects=True) as c:
+        login = await c.get("/login", params={"tenant": "oidc-tinh"})
+        assert "Tài khoản công vụ" in login.text and "/login/oidc/oidc-tinh" in login.text
+        r = await c.get("/login/oidc/oidc-tinh")
+        assert r.url.path == "/admin/oidc-tinh/kpi"
+        # The province's provider cannot be used to enter another province.
+        other = await c.get("/login/oidc/oidc-tinh", params={"scope": "ca-mau"})
+        assert other.status_code == 400
