@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,8 +18,14 @@ pytestmark = pytest.mark.slow
 
 
 def _postgres_running(pgdata: str) -> bool:
-    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    return any("postgres" in line and pgdata in line for line in out.splitlines())
+    for proc in Path("/proc").iterdir():
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if args and args[0].endswith(b"postgres") and pgdata.encode() in args:
+            return True
+    return False
 
 
 def test_demo_starts_serves_and_stops_cleanly(tmp_path):
@@ -51,6 +58,16 @@ def test_demo_starts_serves_and_stops_cleanly(tmp_path):
         else:
             pytest.fail("demo not ready within a minute")
         assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+        # The demo is usable at once: a citizen writes to Cà Mau's OA in the simulator and is answered.
+        sent = httpx.post(f"{base}/sim/api/send", json={"tenant": "ca-mau", "type": "text", "text": "xin chao"},
+                          timeout=10).json()
+        assert sent["status_code"] == 200
+        for _ in range(100):
+            replies = httpx.get(f"{base}/sim/api/outbox", params={"user_id": sent["user_id"]}).json()
+            if replies:
+                break
+            time.sleep(0.2)
+        assert replies, "no reply reached the citizen in the simulator"
         pgdata = str((tmp_path / "data" / "pgdata").resolve())
         assert _postgres_running(pgdata)
         proc.send_signal(signal.SIGINT)

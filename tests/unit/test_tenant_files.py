@@ -98,17 +98,19 @@ async def test_apply_is_idempotent_and_reports_changes(database, crypto, tmp_pat
     loaded = load_dir(tmp_path)
     conn = await connect(database.owner_url)
     try:
-        first = await apply_all(conn, crypto, loaded.tenants, environ={})
-        second = await apply_all(conn, crypto, loaded.tenants, environ={})
+        env = {"CAN_THO_IGATE_SECRET": "s3cret"}
+        first = await apply_all(conn, crypto, loaded.tenants, environ=env)
+        second = await apply_all(conn, crypto, loaded.tenants, environ=env)
         write(tmp_path, "can-tho-apply.toml", GOOD.replace("Sở Tư pháp thành phố Cần Thơ", "Sở Tư pháp TP Cần Thơ"))
-        third = await apply_all(conn, crypto, load_dir(tmp_path).tenants, environ={})
+        third = await apply_all(conn, crypto, load_dir(tmp_path).tenants, environ={})  # secret now unset
         await conn.execute("SELECT set_config('motcua.tenant_id', 'can-tho-apply', false)")
         names = dict(await conn.fetch("SELECT code, name FROM agency WHERE active"))
         jobs = await conn.fetchval("SELECT count(*) FROM job WHERE kind = 'tenants.applied'")
     finally:
         await conn.close()
-    assert first["can-tho-apply"][:2] == ["created", "agencies +2 ~0 -0"]
+    assert first["can-tho-apply"] == ["created", "agencies +2 ~0 -0", "secret adapter.client_secret stored"]
     assert second["can-tho-apply"] == []
-    assert third["can-tho-apply"] == ["settings changed", "agencies +0 ~1 -0"]
+    assert third["can-tho-apply"] == ["settings changed", "agencies +0 ~1 -0", "warning: secret adapter.client_secret "
+                                      "(environment variable CAN_THO_IGATE_SECRET is not set)"]
     assert names == {"000.00.07.H13": "Sở Tư pháp TP Cần Thơ", "000.20.01.H13": "UBND Phường Ninh Kiều"}
     assert jobs == 2  # one per real change, none for the no-op

@@ -27,6 +27,9 @@ async def serve_app(app, host: str, port: int) -> uvicorn.Server:
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, log_level="warning",
                                            lifespan="auto"))
     server.config.setup_event_loop = lambda: None  # type: ignore[method-assign]
+    # The process that embeds us owns the signals (Ctrl-C stops everything in order);
+    # uvicorn would otherwise take them and re-raise SIGINT once it has stopped.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     server._motcua_task = task  # type: ignore[attr-defined]
     while not server.started:
