@@ -81,6 +81,13 @@ async def test_my_dossiers_by_the_phone_shared_with_consent(phone, sandbox, runt
     other = phone(TENANT)
     await other.send("submit_info", info={"name": "Người khác", "phone": "0988 000 111"})
     assert d["code"] not in text_of((await other.says("hồ sơ của tôi"))[0])
+    # Personal details only to the linked citizen: the applicant's name shows for them alone.
+    async with runtime.db.tenant(TENANT) as conn:
+        name = await conn.fetchval("SELECT applicant_name FROM dossier WHERE code = $1", d["code"])
+    assert name
+    assert f"Người nộp: {name}" in text_of((await citizen.says(d["code"]))[0])
+    by_code = text_of((await other.says(d["code"]))[0])
+    assert d["code"] in by_code and name not in by_code
 
 
 async def test_stop_notifications(phone, sandbox, runtime, worker):
