@@ -32,7 +32,7 @@ from motcua.domain.submissions.forms import FormDefinition
 from motcua.jobs import enqueue
 from motcua.onestop.codes import normalize_code
 from motcua.onestop.contract import AdapterError, Capability, Rejected
-from motcua.onestop.records import Attachment, Dossier, RawStatus, Receipt, Status, Submission
+from motcua.onestop.records import Attachment, Dossier, RawStatus, Receipt, Submission
 
 log = logging.getLogger(__name__)
 
