@@ -109,3 +109,21 @@ async def test_postal_request_for_any_dossier_from_its_receipt(connected, server
     assert status == "recorded"  # the push family takes no postal requests: officers handle it
     again = await http.get(url)
     assert "Đã ghi nhận; cán bộ sẽ gửi kết quả qua bưu điện" in again.text
+
+
+async def test_postal_status_by_chat(connected, server, runtime, http, photo):
+    citizen = Citizen(http, runtime, "ca-mau")
+    await citizen.send(type="follow")
+    result_url, code = await submitted(http, citizen, connected, photo)
+    await citizen.send(type="text", text="nhan ket qua qua buu dien")
+    await drain(runtime)
+    assert any(f"{code}: chưa đăng ký nhận qua bưu điện" in t for t in await citizen.texts())
+    link = await citizen.link(r"/t/ca-mau/buu-dien/")
+    form = await http.get(link)
+    ward = re.findall(r'<option value="(\d{5})"', form.text)[0]
+    await http.post(link, data={"name": "Lâm Văn Phúc", "phone": "0912345678", "ward": ward, "street": "3 Lý Thường Kiệt",
+                                "agree": "1"})
+    await drain(runtime)
+    await citizen.send(type="text", text="Bưu điện")
+    await drain(runtime)
+    assert any(f"{code}: Bộ phận một cửa đã nhận yêu cầu" in t for t in await citizen.texts())

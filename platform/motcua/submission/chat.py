@@ -70,6 +70,8 @@ async def handle(event: Any, ctx: Any) -> bool:
         return False  # the bot explains where to submit in person
     if event.event_name == "user_send_text" and event.text:
         folded = fold(event.text)
+        if "buu dien" in folded or "buu chinh" in folded:
+            return await _postal_status(event, ctx)
         m = _INTENT.match(folded)
         if not m:
             return False
@@ -111,4 +113,31 @@ async def _offer(event: Any, ctx: Any, query: str, *, explicit: bool) -> bool:
     else:
         text = "Ông/bà chọn thủ tục muốn nộp trực tuyến:"
     await ctx.reply(text, buttons=buttons, kind="submission_offer")
+    return True
+
+
+async def _postal_status(event: Any, ctx: Any) -> bool:
+    """"nhận kết quả qua bưu điện": where each of the citizen's online dossiers stands, with a
+    button to ask for the post where not asked yet."""
+    from motcua.domain.postal.service import STATUS_LABELS
+    from motcua.submission.pages import postal_link
+
+    rows = await ctx.conn.fetch(
+        """SELECT s.dossier_code, s.procedure_name, p.status, p.reference FROM submission s
+           LEFT JOIN postal_request p ON p.tenant_id = s.tenant_id AND p.dossier_id = s.dossier_id
+           WHERE s.tenant_id = motcua_tenant() AND s.citizen_id = $1 AND s.status = 'submitted'
+           ORDER BY s.submitted_at DESC LIMIT 3""", event.citizen_id)
+    if not rows:
+        return False  # no online dossier of theirs: the bot explains the service
+    lines, buttons = [], []
+    for r in rows:
+        if r["status"]:
+            ref = f" (mã {r['reference']})" if r["reference"] else ""
+            lines.append(f"- {r['dossier_code']}: {STATUS_LABELS[r['status']]}{ref}.")
+        else:
+            lines.append(f"- {r['dossier_code']}: chưa đăng ký nhận qua bưu điện.")
+            buttons.append({"title": f"Nhận qua bưu điện: {r['dossier_code']}"[:100],
+                            "url": postal_link(ctx.runtime, ctx.tenant.slug, r["dossier_code"])})
+    await ctx.reply("Nhận kết quả qua bưu điện:\n" + "\n".join(lines), buttons=buttons[:MAX_BUTTONS] or None,
+                    kind="postal_status")
     return True
