@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
+import secrets
+import string
 from typing import Any
 
 import asyncpg
@@ -47,12 +48,17 @@ def internal_error(request: Request, exc: Exception) -> Response[dict[str, Any]]
     return _problem(500, "Internal Server Error", "Đã có lỗi xảy ra. Chúng tôi đã ghi nhận và sẽ khắc phục sớm.")
 
 
+def new_request_id() -> str:
+    """Sixteen lower-case letters: unique enough, and never mistaken for a phone or ID number."""
+    return "".join(secrets.choice(string.ascii_lowercase) for _ in range(16))
+
+
 def _request_id(scope: Scope) -> str:
     """The caller's X-Request-Id, or a new one; kept in the scope so every layer agrees."""
     state = scope.setdefault("state", {})
     if "request_id" not in state:
         given = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-request-id"), "")
-        state["request_id"] = given[:64] if given.isprintable() and given else uuid.uuid4().hex[:16]
+        state["request_id"] = given[:64] if given.isprintable() and given else new_request_id()
     return state["request_id"]
 
 

@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 
 class Worker:
     def __init__(self, runtime: Runtime, *, concurrency: int = 8, poll_seconds: float = 1.0,
-                 lease_seconds: float = 120.0, per_tenant: int = 4) -> None:
+                 lease_seconds: float = 120.0, per_tenant: int = 4, tenants: list[str] | None = None) -> None:
         self.rt = runtime
+        self.tenants = tenants  # None: every tenant; else only these (a dedicated worker, a test)
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
@@ -73,7 +74,7 @@ class Worker:
                     try:
                         async with self.rt.db.system() as conn:
                             jobs = await queue.claim(conn, free, per_tenant=self.per_tenant,
-                                                     lease_seconds=self.lease_seconds)
+                                                     lease_seconds=self.lease_seconds, tenants=self.tenants)
                     except (OSError, Exception) as exc:  # database down: wait and retry, never crash
                         log.warning("claiming jobs failed: %s", exc)
                         await asyncio.sleep(self.poll_seconds)
@@ -101,7 +102,7 @@ class Worker:
         while time.monotonic() < deadline:
             async with self.rt.db.system() as conn:
                 jobs = await queue.claim(conn, self.concurrency, per_tenant=self.per_tenant,
-                                         lease_seconds=self.lease_seconds)
+                                         lease_seconds=self.lease_seconds, tenants=self.tenants)
             if not jobs:
                 return done
             await asyncio.gather(*(self._run_one(j) for j in jobs))

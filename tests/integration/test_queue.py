@@ -77,7 +77,7 @@ async def test_a_job_enqueued_in_a_rolled_back_transaction_never_runs(rt):
         async with rt.db.tenant(T1) as c:
             await enqueue(c, T1, "test.effect", {"n": 1})
             raise RuntimeError("the change failed")
-    assert await Worker(rt).run_until_idle() == 0
+    assert await Worker(rt, tenants=[T1, T2]).run_until_idle() == 0
 
 
 async def test_dedupe_key_keeps_one_waiting_job(rt):
@@ -85,7 +85,7 @@ async def test_dedupe_key_keeps_one_waiting_job(rt):
         first = await enqueue(c, T1, "test.effect", {"n": 1}, dedupe_key="k")
         second = await enqueue(c, T1, "test.effect", {"n": 2}, dedupe_key="k")
     assert first is not None and second is None
-    await Worker(rt).run_until_idle()
+    await Worker(rt, tenants=[T1, T2]).run_until_idle()
     assert await effects(rt, T1) == ["1"]
 
 
@@ -93,7 +93,7 @@ async def test_a_failing_job_is_retried_and_its_effect_lands_once(rt):
     rt.state["handlers"].fail_times[7] = 2
     async with rt.db.tenant(T1) as c:
         await enqueue(c, T1, "test.effect", {"n": 7})
-    worker = Worker(rt)
+    worker = Worker(rt, tenants=[T1, T2])
     for _ in range(3):
         await worker.run_until_idle()
         async with rt.db.tenant(T1) as c:  # skip the backoff wait
@@ -107,7 +107,7 @@ async def test_a_poison_job_is_parked_with_its_error_and_others_still_run(rt):
     async with rt.db.tenant(T1) as c:
         await enqueue(c, T1, "test.effect", {"n": 9}, max_attempts=3)
         await enqueue(c, T1, "test.effect", {"n": 10})
-    worker = Worker(rt)
+    worker = Worker(rt, tenants=[T1, T2])
     for _ in range(4):
         await worker.run_until_idle()
         async with rt.db.tenant(T1) as c:
@@ -121,7 +121,7 @@ async def test_a_poison_job_is_parked_with_its_error_and_others_still_run(rt):
 async def test_unknown_kinds_are_parked_at_once(rt):
     async with rt.db.tenant(T1) as c:
         await enqueue(c, T1, "test.nobody_handles_this", {})
-    await Worker(rt).run_until_idle()
+    await Worker(rt, tenants=[T1, T2]).run_until_idle()
     async with rt.db.tenant(T1) as c:
         assert await c.fetchval("SELECT status FROM job") == "parked"
 
@@ -129,7 +129,7 @@ async def test_unknown_kinds_are_parked_at_once(rt):
 async def test_retry_does_not_spend_an_attempt(rt):
     async with rt.db.tenant(T1) as c:
         await enqueue(c, T1, "test.later", {})
-    await Worker(rt).run_until_idle()
+    await Worker(rt, tenants=[T1, T2]).run_until_idle()
     async with rt.db.tenant(T1) as c:
         row = await c.fetchrow("SELECT status, attempts, run_at > now() + interval '50 minutes' AS later FROM job")
     assert dict(row) == {"status": "queued", "attempts": 0, "later": True}
@@ -139,11 +139,11 @@ async def test_a_crashed_workers_job_runs_again_after_its_lease(rt):
     async with rt.db.tenant(T1) as c:
         await enqueue(c, T1, "test.effect", {"n": 3})
     async with rt.db.system() as c:  # a worker claims it, then dies before finishing
-        claimed = await queue.claim(c, 10, lease_seconds=0.2)
+        claimed = await queue.claim(c, 10, lease_seconds=0.2, tenants=[T1, T2])
     assert [j.payload["n"] for j in claimed] == [3]
-    assert await Worker(rt).run_until_idle() == 0  # leased: nobody else takes it
+    assert await Worker(rt, tenants=[T1, T2]).run_until_idle() == 0  # leased: nobody else takes it
     await asyncio.sleep(0.3)
-    assert await Worker(rt).run_until_idle() == 1
+    assert await Worker(rt, tenants=[T1, T2]).run_until_idle() == 1
     assert await effects(rt, T1) == ["3"]
 
 
@@ -154,12 +154,12 @@ async def test_one_tenants_flood_does_not_starve_another(rt):
     async with rt.db.tenant(T2) as c:
         await enqueue(c, T2, "test.effect", {"n": 1000})
     async with rt.db.system() as c:
-        first_batch = await queue.claim(c, 8, per_tenant=4)
+        first_batch = await queue.claim(c, 8, per_tenant=4, tenants=[T1, T2])
     assert sorted(j.tenant_id for j in first_batch) == [T1] * 4 + [T2]
 
 
 async def test_the_worker_loop_wakes_on_notify(rt):
-    worker = Worker(rt, poll_seconds=30)  # long poll: only NOTIFY can wake it quickly
+    worker = Worker(rt, poll_seconds=30, tenants=[T1, T2])  # long poll: only NOTIFY can wake it quickly
     task = asyncio.create_task(worker.run())
     await asyncio.sleep(0.3)
     async with rt.db.tenant(T2) as c:

@@ -44,9 +44,11 @@ async def enqueue(conn: asyncpg.Connection, tenant_id: str, kind: str, payload: 
     )
 
 
-async def claim(conn: asyncpg.Connection, n: int, *, per_tenant: int = 4, lease_seconds: float = 60) -> list[Job]:
-    rows = await conn.fetch("SELECT * FROM motcua_claim_jobs($1, $2, make_interval(secs => $3))",
-                            n, per_tenant, lease_seconds)
+async def claim(conn: asyncpg.Connection, n: int, *, per_tenant: int = 4, lease_seconds: float = 60,
+                tenants: list[str] | None = None) -> list[Job]:
+    """Claim up to ``n`` ready jobs across tenants (or only ``tenants``), fairly per tenant."""
+    rows = await conn.fetch("SELECT * FROM motcua_claim_jobs($1, $2, make_interval(secs => $3), $4)",
+                            n, per_tenant, lease_seconds, tenants)
     return [Job.from_row(r) for r in rows]
 
 

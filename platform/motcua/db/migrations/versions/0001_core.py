@@ -375,12 +375,14 @@ $$ BEGIN PERFORM pg_notify('motcua_jobs', ''); RETURN NULL; END $$;
 CREATE TRIGGER job_notify AFTER INSERT ON job FOR EACH STATEMENT EXECUTE FUNCTION motcua_notify_jobs();
 
 -- Claims up to n ready jobs, at most per_tenant from each tenant so one tenant's flood
--- cannot starve the others; expired leases (a worker died) are claimed again.
-CREATE FUNCTION motcua_claim_jobs(n integer, per_tenant integer, lease interval)
+-- cannot starve the others; expired leases (a worker died) are claimed again. ``for_tenants``
+-- restricts a worker to some tenants (a dedicated worker for a large province; tests).
+CREATE FUNCTION motcua_claim_jobs(n integer, per_tenant integer, lease interval, for_tenants text[] DEFAULT NULL)
 RETURNS SETOF job LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
   WITH tenants AS (
     SELECT DISTINCT tenant_id FROM job
-    WHERE (status = 'queued' AND run_at <= now()) OR (status = 'running' AND locked_until < now())
+    WHERE ((status = 'queued' AND run_at <= now()) OR (status = 'running' AND locked_until < now()))
+      AND (for_tenants IS NULL OR tenant_id = ANY(for_tenants))
   ), picked AS (
     SELECT j.tenant_id, j.id FROM tenants t CROSS JOIN LATERAL (
       SELECT tenant_id, id FROM job
@@ -426,8 +428,8 @@ def upgrade() -> None:
     op.execute(f"GRANT SELECT ON tenant TO {role}")
     tables = ", ".join(PROTECTED)
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {tables} TO {role}")
-    op.execute(f"REVOKE ALL ON FUNCTION motcua_claim_jobs(integer, integer, interval) FROM PUBLIC")
-    op.execute(f"GRANT EXECUTE ON FUNCTION motcua_claim_jobs(integer, integer, interval) TO {role}")
+    op.execute(f"REVOKE ALL ON FUNCTION motcua_claim_jobs(integer, integer, interval, text[]) FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION motcua_claim_jobs(integer, integer, interval, text[]) TO {role}")
     op.execute(f"REVOKE ALL ON FUNCTION motcua_claim_schedules() FROM PUBLIC")
     op.execute(f"GRANT EXECUTE ON FUNCTION motcua_claim_schedules() TO {role}")
     # Tables added by later migrations are granted the same way.
