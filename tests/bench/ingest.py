@@ -1,6 +1,6 @@
 """Benchmarks 1, 2 and 6: webhook ingest, duplicates, and the queue's drain rate.
 
-    uv run python -m tests.bench.ingest [--events 20000] [--concurrency 32]
+    uv run python -m tests.bench.ingest [--events 10000] [--concurrency 32] [--drain-seconds 60]
 
 1. ``POST /zalo/{tenant}/webhook`` (verify the signature, store once, enqueue, durable commit,
    200) against a bare Litestar endpoint doing one asyncpg INSERT (``baseline_app``). Target:
@@ -105,8 +105,8 @@ async def main(events: int, concurrency: int, drain_seconds: float) -> None:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--events", type=int, default=20000)
+    ap.add_argument("--events", type=int, default=10000)
     ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--drain-seconds", type=float, default=120)
+    ap.add_argument("--drain-seconds", type=float, default=60)
     a = ap.parse_args()
     asyncio.run(main(a.events, a.concurrency, a.drain_seconds))

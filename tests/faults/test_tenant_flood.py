@@ -18,7 +18,7 @@ pytestmark = pytest.mark.faults
 
 FLOOD = "ca-mau"
 QUIET = "an-giang"
-FLOOD_SIZE = 400
+FLOOD_SIZE = 200
 PROBES = 3
 
 
