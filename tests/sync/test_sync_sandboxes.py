@@ -161,3 +161,11 @@ async def test_a_fourth_province_is_added_by_its_file_alone_and_synced(runtime, 
     finally:
         await conn.close()
     assert await state_of_others() == before
+
+
+async def test_pre_merger_codes_of_the_demo_provinces_route_to_the_merged_province(runtime, tenants):
+    bac_lieu = await resolve_tenant_for_code(runtime, "000.00.07.H06-250301-0042")
+    binh_phuoc = await resolve_tenant_for_code(runtime, "000.00.13.h10 250301 0007")
+    assert (bac_lieu.tenant, bac_lieu.former, bac_lieu.adapter_name) == ("ca-mau", "Tỉnh Bạc Liêu", "")
+    assert (binh_phuoc.tenant, binh_phuoc.former) == ("dong-nai", "Tỉnh Bình Phước")
+    assert (await resolve_tenant_for_code(runtime, "000.00.07.H12-251119-0001")).former is None

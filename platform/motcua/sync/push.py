@@ -27,6 +27,7 @@ from motcua.runtime import Runtime
 
 log = logging.getLogger(__name__)
 PUSH_JOB = "sync.push"
+PUSH_BATCH = 500  # events applied per job; every stored event has its job, so none is left behind
 
 STORE_EVENTS = f"""
 WITH inc AS (
@@ -108,15 +109,20 @@ async def receive_events(tenant: str, request: Request, runtime: Runtime) -> Res
 
 
 async def apply_pushes(job: Job, ctx: JobContext) -> None:
-    """``sync.push``: apply stored pushed events to the dossiers, in the job's transaction."""
+    """``sync.push``: apply the tenant's stored pushed events to the dossiers, oldest first.
+
+    Each job takes every event still waiting (not only its own), in arrival order, under row
+    locks: two jobs claimed together would otherwise apply a later change before an earlier one,
+    and the earlier one, now stale, would never reach the timeline. The job that waited finds
+    the events done and has nothing left to do.
+    """
     rows = await ctx.conn.fetch(
         """SELECT id, event_name, payload FROM webhook_event
-           WHERE source = 'onestop' AND id = ANY($1::bigint[]) AND processed_at IS NULL ORDER BY id FOR UPDATE""",
-        [int(i) for i in job.payload.get("webhook_event_ids", [])])
+           WHERE source = 'onestop' AND processed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE""", PUSH_BATCH)
     if not rows:
         return
     prepared = [msgspec.convert(r["payload"]["dossier"], PreparedDossier, strict=False) for r in rows]
-    # Several events of one request may concern one dossier: apply them in the order they happened.
+    # Several events may concern one dossier: apply them in the order they happened.
     order = sorted(range(len(prepared)), key=lambda i: (prepared[i].source_updated_at is None,
                                                          prepared[i].source_updated_at or 0, i))
     await upsert_prepared(ctx.conn, ctx.tenant_id, [prepared[i] for i in order])
