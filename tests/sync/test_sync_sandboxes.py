@@ -76,7 +76,7 @@ async def test_ca_mau_poll_stores_the_feed_and_a_second_poll_has_nothing_new_twi
 
 
 async def test_a_dong_nai_push_delivered_twice_is_stored_once_and_its_dossier_updated(runtime, tenants, control, server):
-    await Worker(runtime).run_until_idle()  # the first reconciliation, before this dossier exists
+    await Worker(runtime, tenants=["dong-nai"]).run_until_idle()  # the first reconciliation, before this dossier exists
     ctl = control("dong-nai")
     code = (await ctl.create(status="received"))["code"]
     body, headers = await ctl.push_sample(code)
@@ -102,7 +102,7 @@ async def test_a_dong_nai_push_delivered_twice_is_stored_once_and_its_dossier_up
             pytest.fail(f"the sandbox did not push: {await ctl.pushes()}")
     finally:
         await ctl.set_push_target(None)
-    await Worker(runtime).run_until_idle()
+    await Worker(runtime, tenants=["dong-nai"]).run_until_idle()
     async with runtime.db.tenant("dong-nai") as conn:
         d = await get_dossier(conn, code)
         assert d.status == Status.resolved
@@ -111,7 +111,6 @@ async def test_a_dong_nai_push_delivered_twice_is_stored_once_and_its_dossier_up
 
 async def test_a_fourth_province_is_added_by_its_file_alone_and_synced(runtime, tenants, database, tmp_path, monkeypatch):
     others = sorted(tenants.by_slug)
-    await Worker(runtime).run_until_idle()  # whatever was pending, so "unchanged" below means unchanged
 
     async def state_of_others() -> dict[str, tuple]:
         out = {}
@@ -141,7 +140,7 @@ async def test_a_fourth_province_is_added_by_its_file_alone_and_synced(runtime, 
         try:
             async with sandboxes(loaded.tenants, runtime.plugins.adapters) as urls:
                 assert urls == {"can-tho": f"http://127.0.0.1:{port}"}
-                await Worker(runtime).run_until_idle()  # tenants.applied -> schedules + first poll
+                await Worker(runtime, tenants=["can-tho"]).run_until_idle()  # tenants.applied -> schedules, first poll
                 async with runtime.db.tenant("can-tho") as tc:
                     codes = [r["code"] for r in await tc.fetch("SELECT code FROM dossier ORDER BY id")]
                     kinds = {r["kind"] for r in await tc.fetch("SELECT kind FROM schedule")}
