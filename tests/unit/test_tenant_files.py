@@ -103,9 +103,8 @@ async def test_apply_is_idempotent_and_reports_changes(database, crypto, tmp_pat
         second = await apply_all(conn, crypto, loaded.tenants, environ=env)
         write(tmp_path, "can-tho-apply.toml", GOOD.replace("Sở Tư pháp thành phố Cần Thơ", "Sở Tư pháp TP Cần Thơ"))
         third = await apply_all(conn, crypto, load_dir(tmp_path).tenants, environ={})  # secret now unset
-        await conn.execute("SELECT set_config('motcua.tenant_id', 'can-tho-apply', false)")
-        names = dict(await conn.fetch("SELECT code, name FROM agency WHERE active"))
-        jobs = await conn.fetchval("SELECT count(*) FROM job WHERE kind = 'tenants.applied'")
+        names = dict(await conn.fetch("SELECT code, name FROM agency WHERE active AND tenant_id = 'can-tho-apply'"))
+        jobs = await conn.fetchval("SELECT count(*) FROM job WHERE kind = 'tenants.applied' AND tenant_id = 'can-tho-apply'")
     finally:
         await conn.close()
     assert first["can-tho-apply"] == ["created", "agencies +2 ~0 -0", "secret adapter.client_secret stored"]
