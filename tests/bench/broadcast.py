@@ -89,8 +89,11 @@ async def main(followers: int, window: float) -> None:
                     # Accepted by the (simulated) Zalo and recorded as sent: the outbox endpoint keeps
                     # only the latest messages, our notification rows keep them all.
                     delivered = await conn.fetchval("SELECT count(*) FROM notification WHERE kind = 'broadcast' "
-                                                    "AND status = 'sent'")
+                                                    "AND status IN ('sent', 'delivered')")
                 samples.append((time.monotonic() - started, rss_mb(worker.popen.pid), enqueued, delivered))
+            async with env.runtime.db.tenant(SLUG) as conn:
+                jobs = {f"{r['kind']}:{r['status']}": r["n"] for r in await conn.fetch(
+                    "SELECT kind, status, count(*) AS n FROM job GROUP BY 1, 2")}
             worker.stop()
         steady = [s for s in samples if s[0] >= 15]
         first, last = steady[0], steady[-1]
@@ -102,7 +105,7 @@ async def main(followers: int, window: float) -> None:
                send_rate_per_s=round(send_rate, 1), configured_limit_per_s=RATE_PER_SECOND,
                ratio_to_limit=round(send_rate / RATE_PER_SECOND, 2),
                worker_rss_mb=[round(r) for r in rss], rss_growth_mb=round(rss[-1] - rss[1], 1),
-               projected_hours_for_all=round(followers / max(send_rate, 0.001) / 3600, 1))
+               jobs_at_end=jobs, projected_hours_for_all=round(followers / max(send_rate, 0.001) / 3600, 1))
 
 
 if __name__ == "__main__":

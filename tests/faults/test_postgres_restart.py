@@ -67,7 +67,9 @@ async def test_postgres_restart_under_load_503_then_recovery(database, runtime, 
                     await asyncio.sleep(0.05)
 
     await drain(runtime)
-    worker = Worker(runtime, concurrency=4, poll_seconds=0.5)
+    # A job that failed while the database was down could not record its failure either: it
+    # stays leased until the lease ends, then runs again. A short lease keeps the test short.
+    worker = Worker(runtime, concurrency=4, poll_seconds=0.5, lease_seconds=5)
     worker_task = asyncio.create_task(worker.run())
     clients = [asyncio.create_task(client()) for _ in range(CONCURRENCY)]
     try:
