@@ -66,12 +66,21 @@ async def main(rate: float, seconds: float) -> None:
                     if m.get("user_id") in sent and m["user_id"] not in replies:
                         replies[m["user_id"]] = m["time"] / 1000
                 await asyncio.sleep(0.5)
+        missing = [u for u in measured if u not in replies]
+        why = []
+        async with env.runtime.db.tenant(SLUG) as conn:
+            for u in missing[:5]:  # what became of a message that got no reply
+                why.append(dict(await conn.fetchrow(
+                    "SELECT (SELECT count(*) FROM webhook_event w WHERE w.payload #>> '{sender,id}' = $1) AS events, "
+                    "(SELECT string_agg(n.status || ':' || coalesce(n.error_reason, ''), ',') FROM notification n "
+                    " JOIN citizen c ON c.tenant_id = n.tenant_id AND c.id = n.citizen_id WHERE c.zalo_user_id = $1) "
+                    "AS notifications", u)))
         worker.stop()
         latencies = sorted(replies[u] - sent[u] for u in measured if u in replies)
         report("citizen message to reply received", rate_per_s=rate, seconds=seconds, messages=len(measured),
                replied=len(latencies), p50_ms=round(statistics.median(latencies) * 1000),
                p99_ms=round(latencies[int(0.99 * (len(latencies) - 1))] * 1000), max_ms=round(latencies[-1] * 1000),
-               setup="serve + worker (concurrency 8) processes, simulator in the web process")
+               missing=why, setup="serve + worker (concurrency 8) processes, simulator in the web process")
 
 
 if __name__ == "__main__":
