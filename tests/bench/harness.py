@@ -11,6 +11,7 @@ import os
 import platform
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -119,6 +120,8 @@ async def environment(*, sandboxes: bool = False) -> AsyncIterator[Env]:
         await stack.aclose()
         await runtime.close()
         await database.drop()
+    # Kept when the run failed: serve.log and worker.log say why.
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def loadgen(requests: list[dict], port: int, *, concurrency: int = 32, tmp: Path) -> dict:
