@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,3 +198,33 @@ def pytest_collection_modifyitems(session, config, items):
     if last:
         ids = {id(i) for i in last}
         items[:] = [i for i in items if id(i) not in ids] + last
+
+
+# Browser tests drive Debian's chromium through Playwright (never a browser Playwright downloads).
+CHROMIUM = os.environ.get("MOTCUA_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+requires_chromium = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                       reason="chromium is not installed (apt-get install chromium) — browser tests need it"),
+]
+
+
+@pytest.fixture(scope="session")
+async def browser():
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        await b.close()
+
+
+@pytest.fixture
+async def phone_page(browser):
+    """A page on a cheap phone's screen, in Vietnamese."""
+    context = await browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
+                                        is_mobile=True, has_touch=True, locale="vi-VN")
+    yield await context.new_page()
+    await context.close()

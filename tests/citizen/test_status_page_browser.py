@@ -3,43 +3,15 @@ Playwright): a citizen opens the receipt's link and rates the service through th
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
 from motcua.domain.conversation.dossier import status_link
 from motcua.domain.dossiers.lookup import lookup
 from motcua.onestop.codes import normalize_code
+from tests.conftest import requires_chromium
 
-CHROMIUM = os.environ.get("MOTCUA_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TENANT = "ca-mau"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                       reason="chromium is not installed (apt-get install chromium) — browser tests need it"),
-]
-
-
-@pytest.fixture(scope="module")
-async def browser():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        await b.close()
-
-
-@pytest.fixture
-async def phone_page(browser):
-    context = await browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
-                                        is_mobile=True, has_touch=True, locale="vi-VN")
-    yield await context.new_page()
-    await context.close()
+pytestmark = requires_chromium
 
 
 async def test_rating_submitted_through_the_form_on_a_phone(phone_page, sandbox, runtime, worker, server):

@@ -170,20 +170,6 @@ async def running_worker(runtime):
         await asyncio.wait_for(task, 10)
 
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="session")
-async def browser():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        await b.close()
-
-
 @pytest.fixture
 async def page_for(browser, server):
     """``await page_for(account)``: a fresh browser context signed in through the real form."""

@@ -15,11 +15,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.conftest import requires_chromium
+
 from motcua.onestop.codes import normalize_code
 
 from .conftest import DD, TP, open_conversation, outbox, texts
 
-pytestmark = pytest.mark.browser
+pytestmark = requires_chromium
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
 from motcua.onestop.sandbox_world import SandboxControl
@@ -12,28 +9,17 @@ from motcua.onestop.sandbox_world import SandboxControl
 from .conftest import Citizen, drain
 from .helpers import jpeg_with_gps, png_bytes
 from .test_flow import fill
+from tests.conftest import requires_chromium
 
-CHROMIUM = os.environ.get("MOTCUA_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                       reason="chromium is not installed (apt-get install chromium) — browser tests need it"),
-]
+pytestmark = requires_chromium
 
 
-@pytest.fixture(scope="module")
-async def phone():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = await browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                            is_mobile=True, has_touch=True, locale="vi-VN")
-        yield await context.new_page()
-        await browser.close()
+@pytest.fixture
+async def phone(browser):
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                        is_mobile=True, has_touch=True, locale="vi-VN")
+    yield await context.new_page()
+    await context.close()
 
 
 async def test_citizen_fills_the_form_on_a_phone(phone, connected, server, runtime, http, tmp_path):
