@@ -68,6 +68,7 @@ class Worker:
                 if time.monotonic() >= next_schedule:
                     await self._fire_schedules()
                     next_schedule = time.monotonic() + 5
+                self._wake.clear()  # before looking: a wake-up from here on is not lost
                 free = self.concurrency - len(self._running)
                 jobs: list[Job] = []
                 if free > 0:
@@ -83,9 +84,10 @@ class Worker:
                     await slots.acquire()
                     task = asyncio.create_task(self._run_one(job))
                     self._running.add(task)
-                    task.add_done_callback(lambda t: (self._running.discard(t), slots.release()))
+                    # A finished job frees a slot: claim again now rather than at the next poll
+                    # (enqueues skip NOTIFY while jobs are waiting, see motcua_notify_jobs).
+                    task.add_done_callback(lambda t: (self._running.discard(t), slots.release(), self._wake.set()))
                 if not jobs or len(jobs) < free:
-                    self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
         finally:

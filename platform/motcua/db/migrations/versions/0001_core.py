@@ -370,8 +370,18 @@ PROTECTED = [
 ]
 
 QUEUE = """
-CREATE FUNCTION motcua_notify_jobs() RETURNS trigger LANGUAGE plpgsql AS
-$$ BEGIN PERFORM pg_notify('motcua_jobs', ''); RETURN NULL; END $$;
+-- NOTIFY takes a database-wide lock at commit and holds it through the WAL flush, so if
+-- every enqueuing commit notified, all of them would queue behind one another. Wake the
+-- workers only when they may be idle: when no ready job has been waiting. Busy workers
+-- claim the next jobs as their running ones finish; an idle one also polls every second.
+CREATE FUNCTION motcua_notify_jobs() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM job WHERE status = 'queued' AND run_at <= now() - interval '200 milliseconds') THEN
+    PERFORM pg_notify('motcua_jobs', '');
+  END IF;
+  RETURN NULL;
+END $$;
 CREATE TRIGGER job_notify AFTER INSERT ON job FOR EACH STATEMENT EXECUTE FUNCTION motcua_notify_jobs();
 
 -- Claims up to n ready jobs, at most per_tenant from each tenant so one tenant's flood
