@@ -349,7 +349,7 @@ CREATE TABLE job (
   PRIMARY KEY (tenant_id, id)
 );
 CREATE UNIQUE INDEX job_dedupe ON job (tenant_id, dedupe_key) WHERE dedupe_key IS NOT NULL AND status <> 'parked';
-CREATE INDEX job_ready ON job (run_at) WHERE status = 'queued';
+CREATE INDEX job_ready ON job (tenant_id, run_at) WHERE status = 'queued';
 CREATE INDEX job_lease ON job (locked_until) WHERE status = 'running';
 
 -- Periodic work per tenant (sync polls, token refresh, SLA sweeps): claimed atomically by any worker.
@@ -372,12 +372,14 @@ PROTECTED = [
 QUEUE = """
 -- NOTIFY takes a database-wide lock at commit and holds it through the WAL flush, so if
 -- every enqueuing commit notified, all of them would queue behind one another. Wake the
--- workers only when they may be idle: when no ready job has been waiting. Busy workers
--- claim the next jobs as their running ones finish; an idle one also polls every second.
+-- workers only when they may be idle: when none of this tenant's ready jobs has been
+-- waiting. Busy workers claim the next jobs as their running ones finish; an idle one also
+-- polls every second.
 CREATE FUNCTION motcua_notify_jobs() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public AS $$
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM job WHERE status = 'queued' AND run_at <= now() - interval '200 milliseconds') THEN
+  IF NOT EXISTS (SELECT 1 FROM job WHERE tenant_id = motcua_tenant() AND status = 'queued'
+                 AND run_at <= now() - interval '200 milliseconds') THEN
     PERFORM pg_notify('motcua_jobs', '');
   END IF;
   RETURN NULL;
