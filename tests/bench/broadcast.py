@@ -38,12 +38,11 @@ def rss_mb(pid: int) -> float:
 
 async def main(followers: int, window: float) -> None:
     async with environment() as env:
-        from motcua.channels.zalo import tokens
-        from motcua.channels.zalo.client import TokenPair
         from motcua.channels.zalo.outbox import RATE_PER_SECOND
         from motcua.db.database import connect
         from motcua.domain.auth.principal import Principal
         from motcua.domain.broadcasts.service import create_broadcast
+        from motcua.testing.zalo import connect_oa
 
         oa = env.oa(SLUG)
         ids = [new_user_id() for _ in range(followers)]
@@ -60,10 +59,7 @@ async def main(followers: int, window: float) -> None:
 
         web = await env.serve(simulator=True)
         async with httpx.AsyncClient(base_url=web.url, timeout=30) as http:
-            pair = (await http.post(f"/sim/api/tokens/{SLUG}", json={"expires_in": 86_400})).json()
-            async with env.runtime.db.tenant(SLUG) as conn:
-                await tokens.store_tokens(conn, env.runtime, SLUG, pair["oa_id"],
-                                          TokenPair(pair["access_token"], pair["refresh_token"], 86_400))
+            await connect_oa(http, env.runtime, SLUG, expires_in=86_400)
             sem = asyncio.Semaphore(16)
 
             async def sim_user(uid: str) -> None:

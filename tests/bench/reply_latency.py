@@ -25,16 +25,12 @@ SLUG = "ca-mau"
 
 async def main(rate: float, seconds: float) -> None:
     async with environment() as env:
-        from motcua.channels.zalo import tokens
-        from motcua.channels.zalo.client import TokenPair
+        from motcua.testing.zalo import connect_oa
 
         web = await env.serve(simulator=True)
         worker = env.worker(concurrency=8)
         async with httpx.AsyncClient(base_url=web.url, timeout=10) as http:
-            pair = (await http.post(f"/sim/api/tokens/{SLUG}", json={"expires_in": 86_400})).json()
-            async with env.runtime.db.tenant(SLUG) as conn:
-                await tokens.store_tokens(conn, env.runtime, SLUG, pair["oa_id"],
-                                          TokenPair(pair["access_token"], pair["refresh_token"], 86_400))
+            await connect_oa(http, env.runtime, SLUG, expires_in=86_400)
             oa = env.oa(SLUG)
             total = int(rate * seconds)
             users = await sim_users(http, SLUG, total + 20)

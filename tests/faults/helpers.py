@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from motcua.testing.zalo import connect_oa as connect_simulated_oa
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -71,17 +73,8 @@ class OA:
 
 
 async def connect_oa(http: httpx.AsyncClient, runtime, slug: str) -> None:
-    """Connect the tenant's OA to the simulator as an admin would after OAuth: a token pair
-    issued by the fake Zalo, stored (encrypted) by Motcua."""
-    from motcua.channels.zalo import tokens
-    from motcua.channels.zalo.client import TokenPair
-
-    r = await http.post(f"/sim/api/tokens/{slug}", json={"expires_in": 86_400})
-    r.raise_for_status()
-    pair = r.json()
-    async with runtime.db.tenant(slug) as conn:
-        await tokens.store_tokens(conn, runtime, slug, pair["oa_id"],
-                                  TokenPair(pair["access_token"], pair["refresh_token"], 86_400))
+    """Connect the tenant's OA to the simulator for a day, as an admin would after OAuth."""
+    await connect_simulated_oa(http, runtime, slug, expires_in=86_400)
 
 
 async def sim_users(http: httpx.AsyncClient, slug: str, n: int) -> list[str]:

@@ -84,18 +84,13 @@ _connected: set[str] = set()
 @pytest.fixture
 async def connected(tenants, runtime, server):
     """The demo OAs hold a token pair from the simulator, as after the OAuth consent."""
-    from motcua.channels.zalo.client import TokenPair
-    from motcua.channels.zalo.tokens import store_tokens
+    from motcua.testing.zalo import connect_oa
 
     async with httpx.AsyncClient(base_url=server, timeout=10) as http:
         for slug in ("ca-mau", "an-giang"):
-            if slug in _connected:
-                continue
-            pair = (await http.post(f"/sim/api/tokens/{slug}", json={})).json()
-            async with runtime.db.tenant(slug) as conn:
-                await store_tokens(conn, runtime, slug, pair["oa_id"],
-                                   TokenPair(pair["access_token"], pair["refresh_token"], pair["expires_in"]))
-            _connected.add(slug)
+            if slug not in _connected:
+                await connect_oa(http, runtime, slug)
+                _connected.add(slug)
     return tenants
 
 

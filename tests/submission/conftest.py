@@ -21,17 +21,11 @@ FAMILIES = ["ca-mau", "an-giang", "dong-nai"]  # igate, dvcqg, push
 async def connected(tenants, server, runtime):
     """Every demo OA connected, as the OAuth callback would leave it (tokens from the simulator).
     Per test: other tests may rotate or expire the simulator's tokens in between."""
-    from motcua.channels.zalo.client import TokenPair
-    from motcua.channels.zalo.tokens import store_tokens
+    from motcua.testing.zalo import connect_oa
 
     async with httpx.AsyncClient(base_url=server, timeout=10) as http:
-        for slug, tenant in tenants.by_slug.items():
-            r = await http.post(f"/sim/api/tokens/{slug}", json={})
-            r.raise_for_status()
-            pair = r.json()
-            async with runtime.db.tenant(slug) as conn:
-                await store_tokens(conn, runtime, slug, tenant.file.zalo.oa_id,
-                                   TokenPair(pair["access_token"], pair["refresh_token"], int(pair["expires_in"])))
+        for slug in tenants.by_slug:
+            await connect_oa(http, runtime, slug)
     return tenants
 
 

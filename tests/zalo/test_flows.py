@@ -17,16 +17,8 @@ from motcua.channels.zalo import oauth, outbox, tokens
 from motcua.channels.zalo.client import TokenPair
 from motcua.channels.zalo.outbox import queue_message
 from motcua.db.database import bind_tenant, connect
+from motcua.testing.zalo import connect_oa
 
-
-
-async def connect_oa(http, runtime, slug: str, **seed) -> dict:
-    """Give Motcua a valid token pair from the simulator, as the OAuth flow would."""
-    pair = (await http.post(f"/sim/api/tokens/{slug}", json=seed)).json()
-    async with runtime.db.tenant(slug) as conn:
-        await tokens.store_tokens(conn, runtime, slug, pair["oa_id"],
-                                  TokenPair(pair["access_token"], pair["refresh_token"], pair["expires_in"]))
-    return pair
 
 
 async def sim_send(http, slug: str, **data) -> dict:
