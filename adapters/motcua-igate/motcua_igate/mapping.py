@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import msgspec
 
 from motcua.onestop.records import (
-    Agency, ChangePage, Dossier, FormField, Paper, Procedure, Quarantined, RawStatus, Status,
+    Agency, ChangePage, Dossier, FormField, Paper, Procedure, Quarantined, RawStatus, Status, map_each,
 )
 from motcua_igate.wire import IGateDossier, IGateProcedure
 
@@ -67,19 +67,7 @@ def to_dossier(w: IGateDossier, map_status: Callable[[str], Status]) -> Dossier:
 
 def map_records(records: list[msgspec.Raw], map_status: Callable[[str], Status]) -> tuple[list[Dossier], list[Quarantined]]:
     """Map each record alone: a bad one is quarantined with its reason, the rest still flow."""
-    dossiers: list[Dossier] = []
-    quarantined: list[Quarantined] = []
-    for raw in records:
-        try:
-            dossiers.append(to_dossier(msgspec.json.decode(raw, type=IGateDossier), map_status))
-        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError) as exc:
-            code = None
-            try:
-                code = msgspec.json.decode(raw).get("code")
-            except Exception:  # noqa: BLE001 - the code is only a hint for the admin
-                pass
-            quarantined.append(Quarantined(reason=str(exc), raw=bytes(raw).decode(errors="replace"), code=code))
-    return dossiers, quarantined
+    return map_each(records, lambda raw: to_dossier(msgspec.json.decode(raw, type=IGateDossier), map_status), "code")
 
 
 def to_page(records: list[msgspec.Raw], map_status, cursor: str, has_more: bool) -> ChangePage:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import msgspec
 
-from motcua.onestop.records import Agency, Dossier, Quarantined, RawStatus, Status
+from motcua.onestop.records import Agency, Dossier, Quarantined, RawStatus, Status, map_each
 from motcua_push.wire import PushDossier
 
 VN = timezone(timedelta(hours=7))
@@ -46,15 +46,4 @@ def decode_dossier(raw: bytes | msgspec.Raw, map_status: Callable[[str], Status]
 
 
 def map_records(records: list[msgspec.Raw], map_status) -> tuple[list[Dossier], list[Quarantined]]:
-    dossiers, quarantined = [], []
-    for raw in records:
-        try:
-            dossiers.append(decode_dossier(raw, map_status))
-        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError) as exc:
-            code = None
-            try:
-                code = msgspec.json.decode(raw).get("dossierCode")
-            except Exception:  # noqa: BLE001 - the code is only a hint for the admin
-                pass
-            quarantined.append(Quarantined(reason=str(exc), raw=bytes(raw).decode(errors="replace"), code=code))
-    return dossiers, quarantined
+    return map_each(records, lambda raw: decode_dossier(raw, map_status), "dossierCode")

@@ -9,6 +9,7 @@ raw value kept, never a guess. Wire payloads live in each adapter; nothing here 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import msgspec
@@ -140,6 +141,25 @@ class Quarantined(msgspec.Struct, frozen=True):
     reason: str
     raw: str
     code: str | None = None
+
+
+def map_each(records: Iterable[bytes | msgspec.Raw], decode: Callable[[bytes | msgspec.Raw], Dossier],
+             code_field: str) -> tuple[list[Dossier], list[Quarantined]]:
+    """Map each raw JSON record alone: a bad one is quarantined with its reason (and its code,
+    read from ``code_field`` when the record is JSON at all), the rest still flow."""
+    dossiers: list[Dossier] = []
+    quarantined: list[Quarantined] = []
+    for raw in records:
+        try:
+            dossiers.append(decode(raw))
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError) as exc:
+            try:
+                code = msgspec.json.decode(raw).get(code_field)
+            except Exception:  # noqa: BLE001 - the code is only a hint for the admin
+                code = None
+            quarantined.append(Quarantined(reason=str(exc), raw=bytes(raw).decode(errors="replace"),
+                                           code=code if isinstance(code, str) else None))
+    return dossiers, quarantined
 
 
 class PushedChange(msgspec.Struct, kw_only=True):
