@@ -47,11 +47,9 @@ class Runtime:
     async def start(cls, settings: Settings, *, plugins: Plugins | None = None, migrate_db: bool | None = None) -> Runtime:
         embedded = None
         owner_url = settings.database_url
-        if owner_url is None and settings.app_database_url:
-            # Production web and worker pods need only the application role; the owner URL
-            # is for migrations and `tenants apply`, which then must be given it.
-            owner_url = None
-        elif owner_url is None:
+        # With neither URL set, the embedded server. Production web and worker pods may be given
+        # only the application role's URL: the owner's is for migrations and `tenants apply`.
+        if owner_url is None and settings.app_database_url is None:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             embedded = EmbeddedPostgres(settings.data_dir)
             server_url = await asyncio.to_thread(embedded.start)

@@ -48,3 +48,23 @@ def test_logs_are_json_and_mask_personal_data(capsys):
     assert entry["request_id"] == "r1" and entry["tenant"] == "ca-mau"
     assert "0912345678" not in entry["msg"] and "079203001234" not in entry["msg"] and "abc.def" not in entry["msg"]
     assert "<phone>" in entry["msg"] and "<id-number>" in entry["msg"]
+
+
+async def test_a_pod_runs_on_the_application_role_alone(database, master_key, tmp_path):
+    """Production web and worker pods get only the application role's URL: no embedded server
+    is started, and migrating (which needs the owner) is refused with a clear reason."""
+    import pytest
+
+    from motcua.runtime import Runtime
+    from motcua.settings import Settings
+
+    settings = Settings.from_env({}, app_database_url=database.app_url, master_key=master_key, data_dir=tmp_path)
+    rt = await Runtime.start(settings, migrate_db=False)
+    try:
+        assert rt.embedded is None and rt.owner_url is None
+        assert await rt.db.ping()
+    finally:
+        await rt.close()
+    assert not (tmp_path / "pgdata").exists()
+    with pytest.raises(RuntimeError, match="owner role"):
+        await Runtime.start(settings, migrate_db=True)
