@@ -157,4 +157,5 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                                      description="Dịch vụ công của tỉnh trên Zalo: API của Motcua."),
         cors_config=CORSConfig(allow_origins=["*"], allow_headers=["*"], allow_methods=["GET", "POST", "PUT", "DELETE"]),
         debug=False,
+        logging_config=None,  # logging is ours (motcua.logs: JSON, masked), not Litestar's default
     )

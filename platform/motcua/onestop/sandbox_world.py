@@ -675,7 +675,8 @@ def sandbox_app(world: World, route_handlers: list[Any], *, push_sample=None, on
     from litestar import Litestar
 
     app = Litestar(route_handlers=[*route_handlers, control_router(world, push_sample=push_sample)],
-                   on_startup=list(on_startup), on_shutdown=list(on_shutdown), openapi_config=None, debug=False)
+                   on_startup=list(on_startup), on_shutdown=list(on_shutdown), openapi_config=None, debug=False,
+                   logging_config=None)  # the host process owns logging
     wrapped = FaultInjector(app, world)
     wrapped.world = world  # type: ignore[attr-defined] - tests reach the world of an in-process sandbox
     return wrapped
