@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,7 +36,6 @@ def test_demo_starts_serves_and_stops_cleanly(tmp_path):
     # Sandboxes listen on the ports their tenant files name: use a copy with free ports.
     tenants = tmp_path / "tenants"
     tenants.mkdir()
-    import re
 
     ports: dict[str, str] = {}
     for path in (ROOT / "tenants").glob("*.toml"):
@@ -78,4 +78,6 @@ def test_demo_starts_serves_and_stops_cleanly(tmp_path):
     assert proc.returncode == 0, output
     assert f"Motcua is running at {base}" in output
     assert "stopped (database too)" in output
+    # Logs are JSON lines (motcua.logs), never a library's default text format.
+    assert not re.search(r"^(DEBUG|INFO|WARNING|ERROR) - ", output, re.M), output
     assert not _postgres_running(pgdata)
