@@ -32,7 +32,7 @@ def _postgres_running(pgdata: str) -> bool:
 def test_demo_starts_serves_and_stops_cleanly(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}
-    env |= {"MOTCUA_DATA_DIR": str(tmp_path / "data"), "MOTCUA_LOG_LEVEL": "WARNING"}
+    env |= {"MOTCUA_DATA_DIR": str(tmp_path / "data"), "MOTCUA_LOG_LEVEL": "INFO"}
     # Sandboxes listen on the ports their tenant files name: use a copy with free ports.
     tenants = tmp_path / "tenants"
     tenants.mkdir()
