@@ -5,11 +5,19 @@ Two roles: the *owner* (runs migrations and ``tenants apply``) and the *applicat
 security binds it. ``tenant(slug)`` opens a transaction and sets ``motcua.tenant_id`` with
 ``set_config(..., true)``: the setting dies with the transaction, so a pooled connection
 never carries a tenant over.
+
+Round trips are the cost of a short transaction (a lookup, a webhook): BEGIN and the tenant go
+in one simple query, COMMIT is the other, and a connection goes back to the pool without
+asyncpg's reset query, since these transactions leave no session state behind (nothing here
+uses LISTEN, session advisory locks, cursors outside a transaction or a session-level SET).
+A savepoint inside one is ``savepoint(conn)``, not ``conn.transaction()``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +26,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import asyncpg
 
 TenantConnection = asyncpg.Connection
+
+# A tenant's id is its slug: lowercase letters and digits in hyphen-joined words. It goes into
+# the BEGIN query as a literal (a simple query takes no parameters), so nothing else may.
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def plain_url(url: str) -> str:
@@ -55,6 +67,25 @@ async def bind_tenant(conn: asyncpg.Connection, tenant_id: str) -> None:
     await conn.execute("SELECT set_config('motcua.tenant_id', $1, true)", tenant_id)
 
 
+async def _release(conn: asyncpg.Connection) -> None:
+    """The pool's reset: only an unfinished transaction (a cancelled request) needs undoing."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
+@asynccontextmanager
+async def savepoint(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """A nested transaction: on an exception its changes are undone and the outer one goes on."""
+    await conn.execute("SAVEPOINT motcua_savepoint")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):  # if this fails, so does the outer transaction
+            await conn.execute("ROLLBACK TO SAVEPOINT motcua_savepoint; RELEASE SAVEPOINT motcua_savepoint")
+        raise
+    await conn.execute("RELEASE SAVEPOINT motcua_savepoint")
+
+
 async def connect(url: str) -> asyncpg.Connection:
     """A single connection with our codecs (tools, tests, the queue listener)."""
     conn = await asyncpg.connect(plain_url(url))
@@ -73,7 +104,7 @@ class Database:
     async def open(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> Database:
         pool = await asyncpg.create_pool(
             plain_url(url), min_size=min_size, max_size=max_size, init=_init_connection,
-            command_timeout=60, max_inactive_connection_lifetime=300,
+            command_timeout=60, max_inactive_connection_lifetime=300, reset=_release,
         )
         return cls(pool, url)
 
@@ -81,19 +112,39 @@ class Database:
         await self.pool.close()
 
     @asynccontextmanager
-    async def tenant(self, tenant_id: str) -> AsyncIterator[asyncpg.Connection]:
-        """A transaction that sees and writes only ``tenant_id``'s rows. Commits on success."""
-        if not tenant_id:
-            raise ValueError("a tenant is required")
-        async with self.pool.acquire() as conn, conn.transaction():
-            await bind_tenant(conn, tenant_id)
+    async def tenant(self, tenant_id: str, *, durable: bool = True,
+                     wake_workers: bool = True) -> AsyncIterator[asyncpg.Connection]:
+        """A transaction that sees and writes only ``tenant_id``'s rows. Commits on success.
+        ``durable=False`` commits without waiting for the disk: only for what may be lost in
+        a crash and simply be done again. ``wake_workers=False``: jobs enqueued here do not
+        notify idle workers (a worker's own transactions: it claims again when its job ends)."""
+        if not tenant_id or not SLUG.fullmatch(tenant_id):
+            raise ValueError(f"a tenant slug is required, not {tenant_id!r}")
+        begin = f"BEGIN; SELECT set_config('motcua.tenant_id', '{tenant_id}', true)"
+        if not wake_workers:
+            begin += "; SET LOCAL motcua.wake_workers = off"
+        async with self._transaction(begin, durable) as conn:
             yield conn
 
     @asynccontextmanager
-    async def system(self) -> AsyncIterator[asyncpg.Connection]:
+    async def system(self, *, durable: bool = True) -> AsyncIterator[asyncpg.Connection]:
         """A transaction bound to no tenant: it sees platform tables only (tenants), nothing tenant-owned."""
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self._transaction("BEGIN", durable) as conn:
             yield conn
+
+    @asynccontextmanager
+    async def _transaction(self, begin: str, durable: bool) -> AsyncIterator[asyncpg.Connection]:
+        if not durable:
+            begin += "; SET LOCAL synchronous_commit = off"
+        async with self.pool.acquire() as conn:
+            await conn.execute(begin)
+            try:
+                yield conn
+            except BaseException:
+                with contextlib.suppress(Exception):  # a broken connection: the pool discards it
+                    await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
 
     async def ping(self) -> bool:
         async with self.pool.acquire(timeout=2) as conn:

@@ -20,9 +20,9 @@ from typing import Any
 
 import msgspec
 
+from motcua.db.database import SLUG
 from motcua.tenancy.schema import Tenant, TenantFile
 
-SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 SECRET_WORDS = re.compile(r"(secret|password|passwd|token|api_key|apikey|private_key)$", re.I)
 
 
@@ -143,7 +143,7 @@ def semantic_problems(slug: str, raw: Mapping[str, Any], adapter_families: Any |
     """Checks that need more than types. They read the raw table defensively so that they run
     even where other keys are broken, and skip what the structural pass already reported."""
     out: list[tuple[str, str]] = []
-    if not SLUG.match(slug):
+    if not SLUG.fullmatch(slug):
         out.append(("", f"the file name '{slug}' must be a lower-case ASCII slug like 'ca-mau'"))
     stat_code, name = _str(raw.get("stat_code")), _str(raw.get("name")) or ""
     real = province_name(stat_code) if stat_code and "stat_code" not in broken else None

@@ -25,6 +25,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from motcua.db.database import savepoint
 from motcua.domain.files.images import MAX_BYTES, CleanImage, ImageRefused, clean_image
 from motcua.domain.files.storage import get_storage, new_key
 from motcua.domain.submissions import links
@@ -224,7 +225,7 @@ async def add_file(conn, runtime, tenant_id: str, draft: Draft, paper_code: str,
     key = new_key(tenant_id, "submission", "jpg")
     # A savepoint: if the store cannot take the bytes, the row goes with them (the caller's
     # transaction carries on and tells the citizen).
-    async with conn.transaction():
+    async with savepoint(conn):
         file_id = await conn.fetchval(
             """INSERT INTO submission_file (tenant_id, submission_id, paper_code, storage_key, content_type, size,
                                             width, height, sha256, source, source_ref)
