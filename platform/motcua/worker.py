@@ -1,6 +1,8 @@
 """The worker: claims jobs across tenants, runs each in its tenant's transaction, fires schedules.
 
-Wakes on ``NOTIFY motcua_jobs`` (sent when a job is inserted) or every ``poll_seconds``.
+Wakes on ``NOTIFY motcua_jobs`` (sent when a job is inserted while workers may be idle), when
+one of its own jobs ends, or every ``poll_seconds``. Jobs of a kind with a batch handler run
+several at a time in one transaction (``JobRegistry.register(..., batch=...)``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 import time
 
 from motcua import metrics, tracing
-from motcua.db.database import connect
+from motcua.db.database import connect, savepoint
 from motcua.jobs import queue
 from motcua.jobs.queue import Job
 from motcua.jobs.registry import JobContext, Retry
@@ -73,7 +75,9 @@ class Worker:
                 jobs: list[Job] = []
                 if free > 0:
                     try:
-                        async with self.rt.db.system() as conn:
+                        # A claim lost in a crash is harmless (the jobs stay queued), so its
+                        # commit need not wait for the disk.
+                        async with self.rt.db.system(durable=False) as conn:
                             jobs = await queue.claim(conn, free, per_tenant=self.per_tenant,
                                                      lease_seconds=self.lease_seconds, tenants=self.tenants)
                     except (OSError, Exception) as exc:  # database down: wait and retry, never crash
@@ -85,7 +89,8 @@ class Worker:
                     task = asyncio.create_task(self._run_one(job))
                     self._running.add(task)
                     # A finished job frees a slot: claim again now rather than at the next poll
-                    # (enqueues skip NOTIFY while jobs are waiting, see motcua_notify_jobs).
+                    # (enqueues skip NOTIFY while jobs are waiting or from a worker, see
+                    # motcua_notify_jobs).
                     task.add_done_callback(lambda t: (self._running.discard(t), slots.release(), self._wake.set()))
                 if not jobs or len(jobs) < free:
                     with contextlib.suppress(TimeoutError):
@@ -107,8 +112,7 @@ class Worker:
                                          lease_seconds=self.lease_seconds, tenants=self.tenants)
             if not jobs:
                 return done
-            await asyncio.gather(*(self._run_one(j) for j in jobs))
-            done += len(jobs)
+            done += sum(await asyncio.gather(*(self._run_one(j) for j in jobs)))
         return done
 
     async def _fire_schedules(self) -> None:
@@ -122,26 +126,31 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - a failed tick is retried at the next one
             log.warning("firing schedules failed: %s", exc)
 
-    async def _run_one(self, job: Job) -> None:
+    async def _run_one(self, job: Job) -> int:
+        """Runs ``job`` (perhaps in a batch with others); returns how many jobs ran."""
         started = time.perf_counter()
         outcome = "done"
         with tracing.job_span(job) as span:
-            if tracing.TRACE_KEY in job.payload:  # the trace context is ours, not the handler's
-                job = Job(job.tenant_id, job.id, job.kind,
-                          {k: v for k, v in job.payload.items() if k != tracing.TRACE_KEY},
-                          job.attempts, job.max_attempts, job.dedupe_key)
+            job = _untraced(job)
             handler = self.rt.plugins.jobs.get(job.kind)
+            done = [job]
             try:
                 if handler is None:
                     raise LookupError(f"no handler for job kind {job.kind!r}")
-                async with self.rt.db.tenant(job.tenant_id) as conn:
-                    await handler(job, JobContext(runtime=self.rt, conn=conn, tenant_id=job.tenant_id))
-                    await queue.complete(conn, job)
-                self.processed += 1
+                async with self.rt.db.tenant(job.tenant_id, wake_workers=False) as conn:
+                    ctx = JobContext(runtime=self.rt, conn=conn, tenant_id=job.tenant_id)
+                    done = await self._run_batch(job, ctx)
+                    if job.id not in {j.id for j in done}:
+                        await handler(job, ctx)
+                        done.append(job)
+                    await queue.complete(conn, done)
+                self.processed += len(done)
             except Retry as exc:
+                done = [job]
                 outcome = "retry"
                 await self._record_failure(job, f"retry: {exc}", delay=exc.delay, count_attempt=False)
             except Exception as exc:  # noqa: BLE001 - one job's failure never stops the worker
+                done = [job]
                 log.warning("job %s %s/%s failed (attempt %s): %s", job.kind, job.tenant_id, job.id, job.attempts,
                             exc.__class__.__name__)
                 unknown = isinstance(exc, LookupError) and handler is None
@@ -150,10 +159,33 @@ class Worker:
                 await self._record_failure(job, f"{exc.__class__.__name__}: {exc}", count_attempt=True,
                                            park=unknown)
             finally:
-                metrics.JOBS.labels(job.tenant_id, job.kind, outcome).inc()
-                metrics.JOB_LATENCY.labels(job.kind).observe(time.perf_counter() - started)
+                metrics.JOBS.labels(job.tenant_id, job.kind, outcome).inc(len(done))
+                for _ in done:
+                    metrics.JOB_LATENCY.labels(job.kind).observe(time.perf_counter() - started)
                 if span is not None:
                     span.set_attribute("motcua.job.outcome", outcome)
+        return len(done)
+
+    async def _run_batch(self, job: Job, ctx: JobContext) -> list[Job]:
+        """``job`` and other ready jobs of its tenant and kind, done together by the kind's batch
+        handler in this transaction. Those it did are returned; [] when the kind has no batch
+        handler, nothing else is waiting, or the batch failed (then ``job`` runs alone)."""
+        batch = self.rt.plugins.jobs.batch_handlers.get(job.kind)
+        if batch is None:
+            return []
+        handler, size = batch
+        others = await queue.take_more(ctx.conn, job, size - 1)
+        if not others:
+            return []
+        jobs = [job, *(_untraced(j) for j in others)]
+        try:
+            async with savepoint(ctx.conn):
+                ids = await handler(jobs, ctx)
+        except Exception as exc:  # noqa: BLE001 - undone by the savepoint; each job still runs on its own
+            log.warning("a batch of %s %s jobs failed, running %s alone: %s", len(jobs), job.kind, job.id,
+                        exc.__class__.__name__)
+            return []
+        return [j for j in jobs if j.id in ids]
 
     async def _record_failure(self, job: Job, error: str, *, delay: float | None = None,
                               count_attempt: bool = True, park: bool = False) -> None:
@@ -164,3 +196,11 @@ class Worker:
                 await queue.fail(conn, job, error, delay=delay, count_attempt=count_attempt)
         except Exception as exc:  # noqa: BLE001 - the lease expires and the job is claimed again
             log.warning("could not record failure of job %s: %s", job.id, exc)
+
+
+def _untraced(job: Job) -> Job:
+    """The job as its handler sees it: the trace context in its payload is the worker's."""
+    if tracing.TRACE_KEY not in job.payload:
+        return job
+    return Job(job.tenant_id, job.id, job.kind, {k: v for k, v in job.payload.items() if k != tracing.TRACE_KEY},
+               job.attempts, job.max_attempts, job.dedupe_key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,16 @@ async def enqueue(conn: asyncpg.Connection, tenant_id: str, kind: str, payload: 
     )
 
 
+async def enqueue_many(conn: asyncpg.Connection, tenant_id: str, kind: str, payloads: list[dict[str, Any]], *,
+                       dedupe_keys: list[str | None], max_attempts: int = 8) -> None:
+    """``enqueue`` for several jobs of one kind in one statement (a batch handler's follow-ups)."""
+    await conn.execute(
+        """INSERT INTO job (tenant_id, kind, payload, dedupe_key, max_attempts)
+           SELECT $1, $2, p::jsonb, d, $5 FROM unnest($3::text[], $4::text[]) AS x(p, d)
+           ON CONFLICT (tenant_id, dedupe_key) WHERE dedupe_key IS NOT NULL AND status <> 'parked' DO NOTHING""",
+        tenant_id, kind, [json.dumps(tracing.inject_payload(p)) for p in payloads], dedupe_keys, max_attempts)
+
+
 async def claim(conn: asyncpg.Connection, n: int, *, per_tenant: int = 4, lease_seconds: float = 60,
                 tenants: list[str] | None = None) -> list[Job]:
     """Claim up to ``n`` ready jobs across tenants (or only ``tenants``), fairly per tenant."""
@@ -52,9 +63,20 @@ async def claim(conn: asyncpg.Connection, n: int, *, per_tenant: int = 4, lease_
     return [Job.from_row(r) for r in rows]
 
 
-async def complete(conn: asyncpg.Connection, job: Job) -> None:
-    """Delete the job in the handler's own tenant transaction."""
-    await conn.execute("DELETE FROM job WHERE tenant_id = $1 AND id = $2", job.tenant_id, job.id)
+async def take_more(conn: asyncpg.Connection, job: Job, n: int) -> list[Job]:
+    """Up to ``n`` more ready jobs of ``job``'s tenant and kind, locked in the caller's tenant
+    transaction, to run in one batch with it. Not claimed: if the transaction ends without
+    deleting them they are simply still queued."""
+    rows = await conn.fetch(
+        """SELECT * FROM job WHERE tenant_id = $1 AND status = 'queued' AND run_at <= now() AND kind = $2
+           AND id <> $3 ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED""", job.tenant_id, job.kind, job.id, n)
+    return [Job.from_row(r) for r in rows]
+
+
+async def complete(conn: asyncpg.Connection, jobs: list[Job]) -> None:
+    """Delete done jobs (of one tenant) in the handler's own tenant transaction."""
+    await conn.execute("DELETE FROM job WHERE tenant_id = $1 AND id = ANY($2::bigint[])",
+                       jobs[0].tenant_id, [j.id for j in jobs])
 
 
 def backoff(attempts: int, *, base: float = 2.0, cap: float = 600.0) -> float:

@@ -33,18 +33,28 @@ class JobContext:
 
 
 Handler = Callable[["Job", JobContext], Awaitable[Any]]
+# Runs several ready jobs of one kind and tenant in one transaction; returns the ids of the jobs
+# it did (those are deleted with its effects; the others stay queued).
+BatchHandler = Callable[[list["Job"], JobContext], Awaitable[set[int]]]
 
 
 @dataclass
 class JobRegistry:
     handlers: dict[str, Handler] = field(default_factory=dict)
+    batch_handlers: dict[str, tuple[BatchHandler, int]] = field(default_factory=dict)
 
-    def register(self, kind: str, handler: Handler) -> None:
+    def register(self, kind: str, handler: Handler, *, batch: BatchHandler | None = None,
+                 batch_size: int = 32) -> None:
+        """``handler`` runs one job. ``batch``, if given, may run up to ``batch_size`` ready jobs
+        of this kind and tenant together (a burst of webhook events): fewer statements and
+        commits per job. The worker falls back to ``handler`` when the batch fails."""
         if "." not in kind:
             raise ValueError(f"job kind {kind!r} must be named <domain>.<verb>")
         if kind in self.handlers and self.handlers[kind] is not handler:
             raise ValueError(f"job kind {kind!r} is registered twice")
         self.handlers[kind] = handler
+        if batch is not None:
+            self.batch_handlers[kind] = (batch, batch_size)
 
     def get(self, kind: str) -> Handler | None:
         return self.handlers.get(kind)
