@@ -1,5 +1,6 @@
 """Registers the Zalo channel: webhook, OAuth connect and connection-state routes; the
-``zalo.event``, ``zalo.send``, ``zalo.profile``, ``zalo.cleanup`` and ``zalo.refresh_token`` jobs."""
+``zalo.event``, ``zalo.converse``, ``zalo.send``, ``zalo.profile``, ``zalo.cleanup`` and
+``zalo.refresh_token`` jobs."""
 
 from motcua.plugins import hookimpl
 
@@ -16,10 +17,11 @@ def motcua_register_routes(registry) -> None:
 @hookimpl
 def motcua_register_jobs(registry) -> None:
     from motcua.channels.zalo.outbox import send_job
-    from motcua.channels.zalo.processing import cleanup_job, event_job, profile_job
+    from motcua.channels.zalo.processing import cleanup_job, converse_job, event_batch, event_job, profile_job
     from motcua.channels.zalo.tokens import refresh_job
 
-    registry.register("zalo.event", event_job)
+    registry.register("zalo.event", event_job, batch=event_batch)
+    registry.register("zalo.converse", converse_job)
     registry.register("zalo.send", send_job)
     registry.register("zalo.profile", profile_job)
     registry.register("zalo.cleanup", cleanup_job)

@@ -26,14 +26,24 @@ async def upsert(conn: asyncpg.Connection, slug: str, oa_id: str, user_id: str, 
                  interaction_at: datetime | None = None) -> tuple[int, bool]:
     """(the citizen's id, whether they were new), created on first sight. ``interaction_at``
     moves the last interaction (which opens the free reply window) forward, never back."""
-    row = await conn.fetchrow(
+    return (await upsert_many(conn, slug, oa_id, {user_id: (by_app, interaction_at)}))[user_id]
+
+
+async def upsert_many(conn: asyncpg.Connection, slug: str, oa_id: str,
+                      users: dict[str, tuple[str | None, datetime | None]]) -> dict[str, tuple[int, bool]]:
+    """``upsert`` for several Zalo users at once (``{user_id: (by_app, interaction_at)}``), in
+    one statement. Rows are locked in user id order, so concurrent batches cannot deadlock."""
+    ids = sorted(users)
+    rows = await conn.fetch(
         """INSERT INTO citizen (tenant_id, oa_id, zalo_user_id, user_id_by_app, last_interaction_at)
-           VALUES ($1, $2, $3, $4, $5)
+           SELECT $1, $2, u, b, t FROM unnest($3::text[], $4::text[], $5::timestamptz[]) WITH ORDINALITY AS x(u, b, t, o)
+           ORDER BY o
            ON CONFLICT (tenant_id, oa_id, zalo_user_id) DO UPDATE SET
              user_id_by_app = coalesce(excluded.user_id_by_app, citizen.user_id_by_app),
              last_interaction_at = greatest(citizen.last_interaction_at, excluded.last_interaction_at)
-           RETURNING id, xmax = 0 AS inserted""", slug, oa_id, user_id, by_app, interaction_at)
-    return row["id"], row["inserted"]
+           RETURNING id, zalo_user_id, xmax = 0 AS inserted""",
+        slug, oa_id, ids, [users[u][0] for u in ids], [users[u][1] for u in ids])
+    return {r["zalo_user_id"]: (r["id"], r["inserted"]) for r in rows}
 
 
 async def save_info(conn: asyncpg.Connection, crypto: Crypto, slug: str, citizen_id: int, info: dict[str, str],

@@ -4,8 +4,9 @@
 A chat handler is ``async def handler(event: ChatEvent, ctx: ChatContext) -> bool``: it runs in
 the worker inside the event's tenant transaction, after the citizen and the inbound message
 are stored, and returns True when it handled the event. Handlers are tried in registration
-order until one returns True. Replies go through ``ctx.reply(...)`` (``queue_message`` with a
-dedupe key derived from the event, so a retried job replies once).
+order until one returns True. Replies go through ``ctx.reply(...)`` (the outbox, with a dedupe
+key derived from the event, so a retried job replies once; when events are processed in a
+batch, the batch's replies are queued together at its end).
 
 Until a bot is registered — or when none handles an event — a short, kind Vietnamese
 acknowledgement answers messages and greets new followers. Echoes of the OA's own messages
@@ -18,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from motcua.channels.zalo.outbox import queue_message
+from motcua.channels.zalo.outbox import Message, queue_messages
 
 if TYPE_CHECKING:
     import asyncpg
@@ -62,15 +63,21 @@ class ChatContext:
     tenant: Tenant
     event: ChatEvent
     replies: int = 0
+    # In a batch of events, replies are collected here and queued together when it ends.
+    pending: list[Message] | None = None
 
     async def reply(self, text: str | None = None, *, buttons: list[Button | dict[str, Any]] | None = None,
                     image_url: str | None = None, kind: str = "reply",
-                    zns: tuple[str, dict[str, Any]] | None = None) -> int:
+                    zns: tuple[str, dict[str, Any]] | None = None) -> None:
         """Queue a reply to this event's citizen. Several replies to one event are fine."""
         self.replies += 1
-        return await queue_message(self.conn, self.runtime, self.tenant, self.event.citizen_id, kind=kind,
-                                   text=text, buttons=buttons, image_url=image_url, zns=zns,
-                                   dedupe_key=f"reply:{self.event.event_id}:{self.replies}")
+        message = Message(self.event.citizen_id, kind=kind, text=text, buttons=buttons, image_url=image_url,
+                          zns=zns, dedupe_key=f"reply:{self.event.event_id}:{self.replies}")
+        message.body()  # a reply with nothing in it fails here, in the handler that made it
+        if self.pending is not None:
+            self.pending.append(message)
+        else:
+            await queue_messages(self.conn, self.tenant, [message])
 
 
 ChatHandler = Callable[[ChatEvent, ChatContext], Awaitable[bool]]

@@ -45,12 +45,14 @@ accepted but before that commit, the retry finds the attempt with no outcome and
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from motcua import metrics
+from motcua import metrics, tracing
 from motcua.channels.zalo import tokens
 from motcua.channels.zalo.citizens import citizen_phone
 from motcua.channels.zalo.client import (
@@ -70,7 +72,7 @@ from motcua.channels.zalo.client import (
     nfc,
     text_message,
 )
-from motcua.jobs import Retry, enqueue
+from motcua.jobs import Retry
 
 if TYPE_CHECKING:
     import asyncpg
@@ -96,30 +98,69 @@ async def queue_message(conn: asyncpg.Connection, runtime: Runtime, tenant: str 
                         zns: tuple[str, dict[str, Any]] | None = None) -> int:
     """Queue one message to a citizen, in the caller's transaction. Returns the notification id
     (the existing one when ``dedupe_key`` was used before)."""
-    slug = tenant if isinstance(tenant, str) else tenant.slug
-    if not dedupe_key:
-        raise ValueError("queue_message needs a dedupe_key")
-    if not text and not image_url and zns is None:
-        raise ValueError("queue_message needs text, an image or a ZNS template")
-    body: dict[str, Any] = {}
-    if text:
-        body["text"] = fit_text(text)
-    if buttons:
-        body["buttons"] = [_button_dict(Button.of(b)) for b in buttons]
-    if image_url:
-        body["image_url"] = image_url
-    if zns is not None:
-        template_kind, params = zns
-        body["zns"] = {"template_kind": template_kind, "params": {k: nfc(str(v)) for k, v in (params or {}).items()}}
-    nid = await conn.fetchval(
-        """INSERT INTO notification (tenant_id, citizen_id, dossier_id, kind, dedupe_key, body)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, dedupe_key) DO NOTHING RETURNING id""",
-        slug, citizen_id, dossier_id, kind, dedupe_key, body)
-    if nid is None:
-        return await conn.fetchval("SELECT id FROM notification WHERE tenant_id = $1 AND dedupe_key = $2",
-                                   slug, dedupe_key)
-    await enqueue(conn, slug, "zalo.send", {"notification_id": nid}, dedupe_key=f"zalo.send:{nid}")
+    [nid] = await queue_messages(conn, tenant, [Message(
+        citizen_id, kind=kind, text=text, buttons=buttons, image_url=image_url, dossier_id=dossier_id,
+        dedupe_key=dedupe_key, zns=zns)])
     return nid
+
+
+@dataclass
+class Message:
+    """One ``queue_message`` call's arguments, for ``queue_messages``."""
+
+    citizen_id: int
+    kind: str
+    dedupe_key: str
+    text: str | None = None
+    buttons: list[Button | dict[str, Any]] | None = None
+    image_url: str | None = None
+    dossier_id: int | None = None
+    zns: tuple[str, dict[str, Any]] | None = None
+
+    def body(self) -> dict[str, Any]:
+        if not self.dedupe_key:
+            raise ValueError("queue_message needs a dedupe_key")
+        if not self.text and not self.image_url and self.zns is None:
+            raise ValueError("queue_message needs text, an image or a ZNS template")
+        body: dict[str, Any] = {}
+        if self.text:
+            body["text"] = fit_text(self.text)
+        if self.buttons:
+            body["buttons"] = [_button_dict(Button.of(b)) for b in self.buttons]
+        if self.image_url:
+            body["image_url"] = self.image_url
+        if self.zns is not None:
+            template_kind, params = self.zns
+            body["zns"] = {"template_kind": template_kind,
+                           "params": {k: nfc(str(v)) for k, v in (params or {}).items()}}
+        return body
+
+
+async def queue_messages(conn: asyncpg.Connection, tenant: str | Tenant, messages: list[Message]) -> list[int]:
+    """``queue_message`` for several messages: they and their ``zalo.send`` jobs in one
+    statement (replies are on the worker's hot path). Returns their notification ids in order."""
+    slug = tenant if isinstance(tenant, str) else tenant.slug
+    bodies = [json.dumps(m.body(), ensure_ascii=False) for m in messages]
+    keys = [m.dedupe_key for m in messages]
+    rows = await conn.fetch(
+        """WITH n AS (
+             INSERT INTO notification (tenant_id, citizen_id, dossier_id, kind, dedupe_key, body)
+             SELECT $1, c, d, k, dk, b::jsonb
+             FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[]) AS x(c, d, k, dk, b)
+             ON CONFLICT (tenant_id, dedupe_key) DO NOTHING RETURNING id, dedupe_key
+           ), send AS (
+             INSERT INTO job (tenant_id, kind, payload, dedupe_key)
+             SELECT $1, 'zalo.send', $7::jsonb || jsonb_build_object('notification_id', id), 'zalo.send:' || id FROM n
+           )
+           SELECT id, dedupe_key FROM n""",
+        slug, [m.citizen_id for m in messages], [m.dossier_id for m in messages], [m.kind for m in messages],
+        keys, bodies, tracing.inject_payload({}))
+    ids = {r["dedupe_key"]: r["id"] for r in rows}
+    if len(ids) < len(set(keys)):  # queued before under the same key: the first one's id
+        ids.update({r["dedupe_key"]: r["id"] for r in await conn.fetch(
+            "SELECT id, dedupe_key FROM notification WHERE tenant_id = $1 AND dedupe_key = ANY($2::text[])",
+            slug, [k for k in keys if k not in ids])})
+    return [ids[k] for k in keys]
 
 
 def _button_dict(b: Button) -> dict[str, Any]:

@@ -89,14 +89,14 @@ async def handle_text(conn: asyncpg.Connection, runtime: Any, tenant: Tenant, ci
     """Understand one text message and answer it."""
     slug = tenant.slug
     registry = dict(runtime.plugins.utilities) if runtime is not None else {}
-    state = await conn.fetchrow("SELECT state, data, updated_at FROM chat_state WHERE tenant_id = $1 AND citizen_id = $2",
-                                slug, citizen_id)
     intent = understand(text, enabled_utilities(tenant, registry))
     proc_code = PROCEDURE_CODE.search(text or "")
     if intent.kind in ("unknown", "procedure", "menu") and proc_code:
         return await _procedure_card(conn, tenant, citizen_id, proc_code.group(1))
     # A short answer to "which code?" that is not a code is still meant as one.
-    if state and state["state"] == "await_code" and intent.kind == "unknown" \
+    state = await conn.fetchrow("SELECT state, updated_at FROM chat_state WHERE tenant_id = $1 AND citizen_id = $2",
+                                slug, citizen_id) if intent.kind == "unknown" else None
+    if state and state["state"] == "await_code" \
             and (now or datetime.now(UTC)) - state["updated_at"] < timedelta(minutes=15):
         await _clear_state(conn, slug, citizen_id)
         return [Reply("Mã hồ sơ chưa đúng dạng. Mã có dạng 000.00.07.H12-251119-0001, in trên giấy tiếp nhận "
