@@ -134,6 +134,9 @@ class EmbeddedPostgres:
         self._pg_ctl_start()
 
     def _pg_ctl_start(self) -> None:
-        options = f"-h 127.0.0.1 -p {self.port} -c unix_socket_directories='' -c max_connections=200"
+        # autovacuum looks every 2 s (not 60): the job table churns, and dead index entries left
+        # by done jobs slow every claim until vacuum removes them (tests/bench/RESULTS.md).
+        options = (f"-h 127.0.0.1 -p {self.port} -c unix_socket_directories='' -c max_connections=200 "
+                   "-c autovacuum_naptime=2s")
         self._run([_bin("pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "60", "-o", options,
                    "-l", str(self.pgdata / "server.log"), "start"], timeout=90)

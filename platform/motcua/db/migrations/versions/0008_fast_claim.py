@@ -13,6 +13,12 @@ jobs nor notify: that worker claims again as soon as its job ends. The look scan
 oldest index entries, which during a drain are the dead ones of jobs just done, so it grew
 with the work done until vacuum. A worker marks its transactions with ``motcua.wake_workers``.
 
+Every job is inserted, claimed and deleted, so the job table's indexes fill with dead entries
+that each claim walks past until vacuum removes them: a drain of 11,000 jobs slowed from about
+1,500 to 700 jobs/s and tripled the server's CPU. Autovacuum now takes the table after 1,000
+dead rows, without pausing (with ``autovacuum_naptime`` at 2 s, as the embedded server has,
+the same drain holds 1,300-2,000 jobs/s).
+
 Revision ID: 0008_fast_claim
 Revises: 0007_one_head
 """
@@ -74,6 +80,8 @@ def upgrade() -> None:
     run_script("""
     DROP INDEX job_ready;
     CREATE INDEX job_ready ON job (tenant_id, run_at, id) WHERE status = 'queued';
+    ALTER TABLE job SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+                         autovacuum_vacuum_cost_delay = 0);
     """ + CLAIM + NOTIFY)
 
 
@@ -83,6 +91,7 @@ def downgrade() -> None:
     core = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(core)
     run_script("""
+    ALTER TABLE job RESET (autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold, autovacuum_vacuum_cost_delay);
     DROP INDEX job_ready;
     CREATE INDEX job_ready ON job (tenant_id, run_at) WHERE status = 'queued';
     """ + core.QUEUE.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
