@@ -7,7 +7,7 @@
    ingest ≥ 0.5 × baseline.
 2. The same events sent again (duplicates: verified, found, nothing written) against the new
    events. Target: duplicates ≥ 1.0 × new.
-3. (bench 6) One ``motcua worker`` process drains the ``zalo.event`` jobs the ingest left:
+3. (bench 6) One ``motcua worker`` process drains the ``zalo.message`` jobs the ingest left:
    citizen, inbound message, the conversation's answer queued as a reply. Timed from the
    worker's first jobs to the last. Target: drain rate ≥ 1.5 × ingest rate, so the queue never
    grows at full ingest.
@@ -79,7 +79,7 @@ async def main(events: int, concurrency: int, drain_seconds: float) -> None:
 
         async def pending() -> int:
             async with env.runtime.db.tenant("ca-mau") as c:
-                return await c.fetchval("SELECT count(*) FROM job WHERE kind = 'zalo.event'")
+                return await c.fetchval("SELECT count(*) FROM job WHERE kind = 'zalo.message'")
 
         queued = await pending()
         worker = env.worker(concurrency=8)

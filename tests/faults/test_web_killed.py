@@ -98,7 +98,7 @@ async def test_sigkill_mid_burst_loses_no_acknowledged_event_and_processes_each_
                                 "event_key = ANY($1)", [f"user_send_text:{m}" for m in ids])
         assert per_event == EVENTS  # UNIQUE(tenant, source, event_key): each stored once
         jobs = await count(runtime, oa.slug, "SELECT count(*) FROM job j JOIN webhook_event w ON w.tenant_id = "
-                           "j.tenant_id AND w.id = (j.payload->>'event_id')::bigint WHERE j.kind = 'zalo.event' "
+                           "j.tenant_id AND w.id = (j.payload->>'event_id')::bigint WHERE j.kind = 'zalo.message' "
                            "AND w.event_key = ANY($1)", [f"user_send_text:{m}" for m in ids])
         assert jobs == EVENTS  # one job per stored event, none for the duplicates
 

@@ -62,8 +62,8 @@ async def test_metrics_after_real_traffic_carry_tenant_labels(http, runtime, ten
         value(before, "motcua_webhook_requests_total", tenant=SLUG, source="zalo", outcome="accepted") + 2
     assert value(after, "motcua_webhook_seconds_count", tenant=SLUG, source="zalo") >= 2
     assert value(after, "motcua_events_processed_total", tenant=SLUG, source="zalo") >= 2
-    assert value(after, "motcua_jobs_total", tenant=SLUG, kind="zalo.event", outcome="done") >= \
-        value(before, "motcua_jobs_total", tenant=SLUG, kind="zalo.event", outcome="done") + 2
+    assert value(after, "motcua_jobs_total", tenant=SLUG, kind="zalo.message", outcome="done") >= \
+        value(before, "motcua_jobs_total", tenant=SLUG, kind="zalo.message", outcome="done") + 2
     assert value(after, "motcua_jobs_total", tenant=SLUG, kind="zalo.send", outcome="retry") >= 1
     assert value(after, "motcua_job_seconds_count", kind="zalo.send") >= 2
     assert value(after, "motcua_queue_depth", tenant=SLUG, kind="tests.later", status="queued") >= 1

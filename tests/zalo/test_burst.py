@@ -10,15 +10,15 @@ from .conftest import new_user_id
 
 
 def counting_batches(runtime) -> list[int]:
-    """Records the size of every batch the worker hands to the ``zalo.event`` batch handler."""
+    """Records the size of every batch the worker hands to the ``zalo.message`` batch handler."""
     sizes: list[int] = []
-    handler, size = runtime.plugins.jobs.batch_handlers["zalo.event"]
+    handler, size = runtime.plugins.jobs.batch_handlers["zalo.message"]
 
     async def counted(jobs, ctx):
         sizes.append(len(jobs))
         return await handler(jobs, ctx)
 
-    runtime.plugins.jobs.batch_handlers["zalo.event"] = (counted, size)
+    runtime.plugins.jobs.batch_handlers["zalo.message"] = (counted, size)
     return sizes
 
 
@@ -95,10 +95,12 @@ async def test_one_bad_event_in_a_burst_leaves_the_others_done_once(http, runtim
     assert {u: got.get(u) for u in users if u != users[2]} == {u: [f"xin chào {i}"] for i, u in enumerate(users) if i != 2}
     assert users[2] not in got  # its effects were undone with it
     async with runtime.db.tenant(ca_mau.slug) as conn:
-        bad = await conn.fetchrow(
-            "SELECT j.status, j.attempts, j.last_error FROM job j JOIN webhook_event e ON e.tenant_id = j.tenant_id "
-            "AND e.id = (j.payload->>'event_id')::bigint WHERE j.kind = 'zalo.event' AND e.payload->'sender'->>'id' = $1",
-            users[2])
-        waiting = await conn.fetchval("SELECT count(*) FROM job WHERE kind = 'zalo.event'")
-    assert waiting == 1 and bad["status"] == "queued" and bad["attempts"] == 1
+        waiting = await conn.fetch(
+            "SELECT e.payload->'sender'->>'id' AS user, j.status, j.attempts, j.last_error FROM job j "
+            "JOIN webhook_event e ON e.tenant_id = j.tenant_id AND e.id = (j.payload->>'event_id')::bigint "
+            "WHERE j.kind = 'zalo.message' AND e.event_name = 'user_send_text' "
+            "AND e.payload->'sender'->>'id' = ANY($1::text[])", users)
+    assert [r["user"] for r in waiting] == [users[2]]  # only the bad one is left
+    bad = waiting[0]
+    assert bad["status"] == "queued" and bad["attempts"] == 1
     assert "the bot tripped" in bad["last_error"]  # retried later with its error, like any failed job

@@ -5,10 +5,10 @@ Where things live (reference: /work/shared/reference/zalo.md):
 * ``signature``  — ``X-ZEvent-Signature`` exactly as Zalo computes it.
 * ``events``     — webhook events as lenient wire Structs (IDs stay strings).
 * ``webhook``    — ``POST /zalo/{tenant}/webhook`` and ``POST /zalo/webhook``: verify, store once,
-  enqueue ``zalo.event``, answer 200 — one transaction.
-* ``processing`` — the ``zalo.event`` job: citizens, inbound messages, receipts, erasure, then
-  ``dispatch``; a burst of citizens' messages in batches (``event_batch``, ``zalo.converse``
-  for answers a batch had no time for); the ``zalo.profile`` job (display name from user detail).
+  enqueue ``zalo.message`` (a citizen's message) or ``zalo.event``, answer 200 — one transaction.
+* ``processing`` — the ``zalo.event`` / ``zalo.message`` jobs: citizens, inbound messages,
+  receipts, erasure, then ``dispatch``; citizens' messages in batches (``event_batch``, and
+  ``zalo.converse`` for answers a batch had no time for); the ``zalo.profile`` job (display name from user detail).
 * ``dispatch``   — the ``motcua_register_chat`` plug-in point for the bot, and the default
   acknowledgement.
 * ``outbox``     — ``queue_message`` (the API every other part uses to message a citizen) and the

@@ -1,5 +1,5 @@
 """Registers the Zalo channel: webhook, OAuth connect and connection-state routes; the
-``zalo.event``, ``zalo.converse``, ``zalo.send``, ``zalo.profile``, ``zalo.cleanup`` and
+``zalo.message``, ``zalo.event``, ``zalo.converse``, ``zalo.send``, ``zalo.profile``, ``zalo.cleanup`` and
 ``zalo.refresh_token`` jobs."""
 
 from motcua.plugins import hookimpl
@@ -20,7 +20,8 @@ def motcua_register_jobs(registry) -> None:
     from motcua.channels.zalo.processing import cleanup_job, converse_job, event_batch, event_job, profile_job
     from motcua.channels.zalo.tokens import refresh_job
 
-    registry.register("zalo.event", event_job, batch=event_batch)
+    registry.register("zalo.message", event_job, batch=event_batch)
+    registry.register("zalo.event", event_job)
     registry.register("zalo.converse", converse_job)
     registry.register("zalo.send", send_job)
     registry.register("zalo.profile", profile_job)

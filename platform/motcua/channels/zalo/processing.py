@@ -1,4 +1,4 @@
-"""The ``zalo.event`` job: what a stored webhook event means for Motcua.
+"""The ``zalo.event`` and ``zalo.message`` jobs: what a stored webhook event means for Motcua.
 
 Runs in the worker, in the event's tenant transaction (so its effects happen once): updates
 the citizen (follow state, shared info, last interaction), stores inbound messages, applies
@@ -62,12 +62,11 @@ async def event_job(job: Job, ctx: JobContext) -> None:
 
 
 async def event_batch(jobs: list[Job], ctx: JobContext) -> set[int]:
-    """A burst of citizens' messages (``user_send_*``) in a few statements: their citizens
+    """``zalo.message`` jobs, a burst of citizens' messages (``user_send_*``), in a few statements: their citizens
     upserted at once, their messages stored at once, then each handed to the conversation, and
     all marked processed at once. Answers are sequential here, so once the batch has taken
     ``BATCH_BUDGET``, the remaining messages are answered by ``zalo.converse`` jobs, in parallel.
-    Every other event (follows, receipts, echoes, shared info) is left to ``event_job``.
-    Returns the ids of the jobs done."""
+    Returns the ids of the jobs done; any other is left to ``event_job``."""
     started = time.monotonic()
     conn, slug = ctx.conn, ctx.tenant_id
     tenant = await ctx.runtime.tenant(slug)

@@ -8,7 +8,8 @@ Decisions (reference zalo.md §3):
   Missing or wrong → 401, nothing written.
 * An event-less body (Zalo's "Test" button, a registration ping, ``{}``) → 200, nothing written.
 * Stored once in ``webhook_event`` keyed by event name + msg_id (or + timestamp + subject);
-  the ``zalo.event`` job is enqueued by the same statement. A redelivery (``num_retry``) or a
+  its job is enqueued by the same statement: ``zalo.message`` for a citizen's message
+  (``user_send_*``, processed in batches), ``zalo.event`` for every other event. A redelivery (``num_retry``) or a
   replay inside the window answers 200 and changes nothing.
 * Zalo retries for about 1 h 51 min (30 s, 5 min, 15 min, 30 min, 1 h). An event older than
   ``MAX_AGE`` cannot be a retry, so it is a replay: 422, nothing written. Zalo itself never sends
@@ -45,7 +46,8 @@ WITH ev AS (
   VALUES ($1, 'zalo', $2, $3, $4::text::jsonb, $5, $6)
   ON CONFLICT (tenant_id, source, event_key) DO NOTHING RETURNING id)
 INSERT INTO job (tenant_id, kind, payload)
-SELECT $1, 'zalo.event', jsonb_strip_nulls(jsonb_build_object('event_id', id, '_trace', $7::text)) FROM ev
+SELECT $1, CASE WHEN starts_with($3, 'user_send_') THEN 'zalo.message' ELSE 'zalo.event' END,
+       jsonb_strip_nulls(jsonb_build_object('event_id', id, '_trace', $7::text)) FROM ev
 RETURNING id
 """
 

@@ -2,7 +2,7 @@
 (subscriptions, hand-over to an officer) in the caller's transaction.
 
 ``handle_text`` is called by the chat glue (``motcua.citizen.chat``) from the Zalo channel's
-``zalo.event`` job; it never sends anything itself, it returns ``Reply`` objects.
+``zalo.message`` job; it never sends anything itself, it returns ``Reply`` objects.
 """
 
 from __future__ import annotations

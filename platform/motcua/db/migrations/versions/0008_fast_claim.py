@@ -2,11 +2,11 @@
 
 The first ``motcua_claim_jobs`` found the tenants with work by reading every ready job, then
 sorted each tenant's ready jobs to take the oldest: with 9,000 jobs waiting a claim cost 10 ms
-of the server's CPU per claim, and a busy worker claims hundreds of times a second. Now the
-tenants come from the small ``tenant`` table: the one with the fewest jobs in progress first (so
-a flooding tenant cannot take every slot that frees up), then the one whose oldest job has
-waited longest; each tenant's oldest ready jobs are read in index order. Expired leases (a
-worker died) go first.
+of the server's CPU, and a busy worker claims hundreds of times a second. Now the tenants come
+from the small ``tenant`` table: the one with the fewest jobs in progress first (so a flooding
+tenant cannot take every slot that frees up), then the one whose oldest due job has waited
+longest; each tenant's due jobs (ready, or running under an expired lease because their worker
+died) are read in ``run_at`` order from one index, which holds only queued and running jobs.
 
 Jobs a worker enqueues while running a job (a reply, a name lookup) no longer look for waiting
 jobs nor notify: that worker claims again as soon as its job ends. The look scanned the queue's
@@ -39,21 +39,20 @@ RETURNS SETOF job LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
   ), waiting AS (  -- fair: the tenant with the fewest jobs in progress first, then the longest wait
     SELECT t.id AS tenant_id FROM tenant t
     LEFT JOIN busy b ON b.tenant_id = t.id
-    CROSS JOIN LATERAL (SELECT min(run_at) AS since FROM job WHERE job.tenant_id = t.id AND status = 'queued') q
-    WHERE (for_tenants IS NULL OR t.id = ANY(for_tenants)) AND q.since <= now()
+    CROSS JOIN LATERAL (
+      SELECT run_at AS since FROM job
+      WHERE job.tenant_id = t.id AND status IN ('queued', 'running') AND run_at <= now()
+        AND (status = 'queued' OR locked_until < now())
+      ORDER BY run_at LIMIT 1) q
+    WHERE for_tenants IS NULL OR t.id = ANY(for_tenants)
     ORDER BY coalesce(b.running, 0), q.since
-  ), ready AS (
+  ), picked AS (  -- each tenant's oldest due jobs: ready ones, and those whose worker died (lease expired)
     SELECT j.tenant_id, j.id FROM waiting w CROSS JOIN LATERAL (
       SELECT tenant_id, id FROM job
-      WHERE tenant_id = w.tenant_id AND status = 'queued' AND run_at <= now()
+      WHERE tenant_id = w.tenant_id AND status IN ('queued', 'running') AND run_at <= now()
+        AND (status = 'queued' OR locked_until < now())
       ORDER BY run_at, id LIMIT per_tenant FOR UPDATE SKIP LOCKED
     ) j LIMIT n
-  ), expired AS (  -- a worker died holding these: rare, and first in line
-    SELECT tenant_id, id FROM job
-    WHERE status = 'running' AND locked_until < now() AND (for_tenants IS NULL OR tenant_id = ANY(for_tenants))
-    ORDER BY locked_until LIMIT n FOR UPDATE SKIP LOCKED
-  ), picked AS (
-    SELECT * FROM expired UNION ALL SELECT * FROM ready LIMIT n
   )
   UPDATE job SET status = 'running', attempts = job.attempts + 1, locked_until = now() + lease
   FROM picked WHERE job.tenant_id = picked.tenant_id AND job.id = picked.id
@@ -79,7 +78,7 @@ END $$;
 def upgrade() -> None:
     run_script("""
     DROP INDEX job_ready;
-    CREATE INDEX job_ready ON job (tenant_id, run_at, id) WHERE status = 'queued';
+    CREATE INDEX job_ready ON job (tenant_id, run_at, id) WHERE status IN ('queued', 'running');
     ALTER TABLE job SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
                          autovacuum_vacuum_cost_delay = 0);
     """ + CLAIM + NOTIFY)
