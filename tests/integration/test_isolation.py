@@ -102,6 +102,27 @@ async def test_the_tenant_does_not_outlive_its_transaction_on_a_reused_connectio
         await db.close()
 
 
+async def test_a_one_statement_write_binds_its_tenant_only_for_itself(database, two_tenants):
+    """``Database.call``: the SQL function binds the tenant for its own statement; the pooled
+    connection is clean afterwards, and a transaction bound to one tenant cannot be rebound."""
+    db = await Database.open(database.app_url, min_size=1, max_size=1)  # one connection, reused
+    try:
+        job = await db.call("motcua_zalo_ingest", B, "user_send_text:isolation-1", "user_send_text", "{}", None, None, None)
+        assert job is not None
+        async with db.system() as c:
+            assert await c.fetchval("SELECT current_setting('motcua.tenant_id', true)") in (None, "")
+        async with db.tenant(B) as c:
+            assert await c.fetchval("SELECT kind FROM job WHERE id = $1", job) == "zalo.message"
+            await c.execute("DELETE FROM job WHERE id = $1", job)
+        async with db.tenant(A) as c:
+            assert await c.fetchval("SELECT count(*) FROM webhook_event WHERE event_key = 'user_send_text:isolation-1'") == 0
+        with pytest.raises(asyncpg.RaiseError, match="bound to another tenant"):
+            async with db.tenant(A) as c:
+                await c.fetchval("SELECT motcua_zalo_ingest($1, 'k', 'follow', '{}', NULL, NULL, NULL)", B)
+    finally:
+        await db.close()
+
+
 async def test_a_session_level_setting_is_not_a_way_around(two_tenants):
     """Setting the tenant outside our door still scopes to exactly that tenant; it never shows two."""
     async with two_tenants.pool.acquire() as c:

@@ -8,7 +8,7 @@ Decisions (reference zalo.md §3):
   Missing or wrong → 401, nothing written.
 * An event-less body (Zalo's "Test" button, a registration ping, ``{}``) → 200, nothing written.
 * Stored once in ``webhook_event`` keyed by event name + msg_id (or + timestamp + subject);
-  its job is enqueued by the same statement: ``zalo.message`` for a citizen's message
+  its job is enqueued by the same statement (``motcua_zalo_ingest``, one round trip): ``zalo.message`` for a citizen's message
   (``user_send_*``, processed in batches), ``zalo.event`` for every other event. A redelivery (``num_retry``) or a
   replay inside the window answers 200 and changes nothing.
 * Zalo retries for about 1 h 51 min (30 s, 5 min, 15 min, 30 min, 1 h). An event older than
@@ -40,18 +40,6 @@ MAX_SKEW_MS = 10 * 60 * 1000  # an event from the future: clocks differ, but not
 KEY_CACHE_SECONDS = 60.0
 ROUTES_CACHE_SECONDS = 5.0
 
-INSERT = """
-WITH ev AS (
-  INSERT INTO webhook_event (tenant_id, source, event_key, event_name, payload, num_retry, zalo_server)
-  VALUES ($1, 'zalo', $2, $3, $4::text::jsonb, $5, $6)
-  ON CONFLICT (tenant_id, source, event_key) DO NOTHING RETURNING id)
-INSERT INTO job (tenant_id, kind, payload)
-SELECT $1, CASE WHEN starts_with($3, 'user_send_') THEN 'zalo.message' ELSE 'zalo.event' END,
-       jsonb_strip_nulls(jsonb_build_object('event_id', id, '_trace', $7::text)) FROM ev
-RETURNING id
-"""
-
-
 def _json(status: int, body: dict[str, Any]) -> Response[bytes]:
     media = MediaType.JSON if status < 400 else "application/problem+json"
     if status >= 400:
@@ -61,6 +49,14 @@ def _json(status: int, body: dict[str, Any]) -> Response[bytes]:
 
 def _keys(rt: Runtime) -> dict[str, tuple[float, str | None]]:
     return rt.state.setdefault("zalo.secret_keys", {})
+
+
+async def _secret_key(rt: Runtime, slug: str) -> str | None:
+    """The OA secret key, decrypted, and cached a minute."""
+    async with rt.db.tenant(slug) as conn:
+        key = await get_secret(conn, rt.crypto, slug, SECRET_KEY)
+    _keys(rt)[slug] = (time.monotonic() + KEY_CACHE_SECONDS, key)
+    return key
 
 
 async def _route(rt: Runtime, candidates: list[str]) -> str | None:
@@ -118,39 +114,37 @@ async def _ingest(rt: Runtime, raw: bytes, headers: Any, slug: str | None) -> tu
     if app_id != zalo.app_id or not ev.ts:
         return "bad_signature", _json(401, {"title": "Unauthorized", "detail": "app_id or timestamp does not match"})
 
-    async with rt.db.tenant(slug) as conn:
-        cache = _keys(rt)
-        hit = cache.get(slug)
-        fresh = False
-        if hit is None or hit[0] < time.monotonic():
-            key = await get_secret(conn, rt.crypto, slug, SECRET_KEY)
-            cache[slug] = (time.monotonic() + KEY_CACHE_SECONDS, key)
-            fresh = True
-        else:
-            key = hit[1]
+    cache = _keys(rt)
+    hit = cache.get(slug)
+    fresh = False
+    if hit is None or hit[0] < time.monotonic():
+        key = await _secret_key(rt, slug)
+        fresh = True
+    else:
+        key = hit[1]
+    ok = bool(key) and signature.verify(raw, header, app_id=app_id, timestamp=ev.ts, secret_key=key or "")
+    if not ok and not fresh:  # the key may have been reset since we cached it
+        key = await _secret_key(rt, slug)
         ok = bool(key) and signature.verify(raw, header, app_id=app_id, timestamp=ev.ts, secret_key=key or "")
-        if not ok and not fresh:  # the key may have been reset since we cached it
-            key = await get_secret(conn, rt.crypto, slug, SECRET_KEY)
-            cache[slug] = (time.monotonic() + KEY_CACHE_SECONDS, key)
-            ok = bool(key) and signature.verify(raw, header, app_id=app_id, timestamp=ev.ts, secret_key=key or "")
-        if not ok:
-            return "bad_signature", _json(401, {"title": "Unauthorized", "detail": "invalid X-ZEvent-Signature"})
+    if not ok:
+        return "bad_signature", _json(401, {"title": "Unauthorized", "detail": "invalid X-ZEvent-Signature"})
 
-        try:
-            age = time.time() * 1000 - int(ev.ts)
-        except ValueError:
-            return "bad_request", _json(400, {"title": "Bad Request", "detail": "timestamp is not epoch milliseconds"})
-        if age > MAX_AGE_MS or age < -MAX_SKEW_MS:
-            return "stale", _json(422, {"title": "Stale event",
-                                        "detail": "event timestamp is outside Zalo's retry window; refused as a replay"})
+    try:
+        age = time.time() * 1000 - int(ev.ts)
+    except ValueError:
+        return "bad_request", _json(400, {"title": "Bad Request", "detail": "timestamp is not epoch milliseconds"})
+    if age > MAX_AGE_MS or age < -MAX_SKEW_MS:
+        return "stale", _json(422, {"title": "Stale event",
+                                    "detail": "event timestamp is outside Zalo's retry window; refused as a replay"})
 
-        try:
-            num_retry = int(headers.get("num_retry") or 0) or None
-        except ValueError:
-            num_retry = None
-        # The job continues this request's trace when tracing is on ($7 is NULL otherwise).
-        job = await conn.fetchval(INSERT, slug, ev.event_key()[:500], ev.event_name[:100], raw.decode("utf-8"),
-                                  num_retry, headers.get("x-zevent-server"), tracing.current_traceparent())
+    try:
+        num_retry = int(headers.get("num_retry") or 0) or None
+    except ValueError:
+        num_retry = None
+    # Stored and enqueued in one round trip (migration 0009). The job continues this request's
+    # trace when tracing is on (the last argument is NULL otherwise).
+    job = await rt.db.call("motcua_zalo_ingest", slug, ev.event_key()[:500], ev.event_name[:100], raw.decode("utf-8"),
+                           num_retry, headers.get("x-zevent-server"), tracing.current_traceparent())
     if job is None:
         return "duplicate", _json(200, {"message": "already received"})
     return "accepted", _json(200, {"message": "received"})
