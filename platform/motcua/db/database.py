@@ -2,9 +2,10 @@
 
 Two roles: the *owner* (runs migrations and ``tenants apply``) and the *application role*
 (everything else), which owns nothing and is neither superuser nor BYPASSRLS, so row-level
-security binds it. ``tenant(slug)`` opens a transaction and sets ``motcua.tenant_id`` with
-``set_config(..., true)``: the setting dies with the transaction, so a pooled connection
-never carries a tenant over.
+security binds it. ``tenant(slug)`` opens a transaction and binds the tenant with the SQL
+function ``motcua_bind`` (``set_config('motcua.tenant_id', ..., true)``, refusing to rebind a
+transaction bound to another tenant): the setting dies with the transaction, so a pooled
+connection never carries a tenant over.
 
 Round trips are the cost of a short transaction (a lookup, a webhook): BEGIN and the tenant go
 in one simple query, COMMIT is the other, and a connection goes back to the pool without
@@ -64,7 +65,7 @@ async def bind_tenant(conn: asyncpg.Connection, tenant_id: str) -> None:
     """Bind ``tenant_id`` to the connection's current transaction, and only to it."""
     if not tenant_id:
         raise ValueError("a tenant is required")
-    await conn.execute("SELECT set_config('motcua.tenant_id', $1, true)", tenant_id)
+    await conn.execute("SELECT motcua_bind($1)", tenant_id)
 
 
 async def _release(conn: asyncpg.Connection) -> None:
@@ -112,30 +113,28 @@ class Database:
         await self.pool.close()
 
     @asynccontextmanager
-    async def tenant(self, tenant_id: str, *, durable: bool = True,
-                     wake_workers: bool = True) -> AsyncIterator[asyncpg.Connection]:
+    async def tenant(self, tenant_id: str, *, wake_workers: bool = True) -> AsyncIterator[asyncpg.Connection]:
         """A transaction that sees and writes only ``tenant_id``'s rows. Commits on success.
-        ``durable=False`` commits without waiting for the disk: only for what may be lost in
-        a crash and simply be done again. ``wake_workers=False``: jobs enqueued here do not
-        notify idle workers (a worker's own transactions: it claims again when its job ends)."""
+        ``wake_workers=False``: jobs enqueued here do not notify idle workers (a worker's own
+        transactions: it claims again when its job ends)."""
         if not tenant_id or not SLUG.fullmatch(tenant_id):
             raise ValueError(f"a tenant slug is required, not {tenant_id!r}")
-        begin = f"BEGIN; SELECT set_config('motcua.tenant_id', '{tenant_id}', true)"
+        begin = f"BEGIN; SELECT motcua_bind('{tenant_id}')"
         if not wake_workers:
             begin += "; SET LOCAL motcua.wake_workers = off"
-        async with self._transaction(begin, durable) as conn:
+        async with self._transaction(begin) as conn:
             yield conn
 
     @asynccontextmanager
     async def system(self, *, durable: bool = True) -> AsyncIterator[asyncpg.Connection]:
-        """A transaction bound to no tenant: it sees platform tables only (tenants), nothing tenant-owned."""
-        async with self._transaction("BEGIN", durable) as conn:
+        """A transaction bound to no tenant: it sees platform tables only (tenants), nothing
+        tenant-owned. ``durable=False`` commits without waiting for the disk: only for what may
+        be lost in a crash and simply be done again (a claim of jobs)."""
+        async with self._transaction("BEGIN" if durable else "BEGIN; SET LOCAL synchronous_commit = off") as conn:
             yield conn
 
     @asynccontextmanager
-    async def _transaction(self, begin: str, durable: bool) -> AsyncIterator[asyncpg.Connection]:
-        if not durable:
-            begin += "; SET LOCAL synchronous_commit = off"
+    async def _transaction(self, begin: str) -> AsyncIterator[asyncpg.Connection]:
         async with self.pool.acquire() as conn:
             await conn.execute(begin)
             try:

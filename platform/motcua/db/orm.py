@@ -1,9 +1,8 @@
 """SQLAlchemy sessions for admin CRUD, opened only through ``tenant_session``.
 
 Hot paths use asyncpg directly; back-office forms (FAQ, news) are clearer with the ORM. The
-session's transaction binds the tenant first (``set_config('motcua.tenant_id', ..., true)``),
-exactly like ``Database.tenant``, so row-level security applies and the setting dies with the
-transaction. The engine is built on first use per runtime, never at import.
+session's transaction binds the tenant first with ``motcua_bind``, exactly like
+``Database.tenant``, so row-level security applies and the setting dies with the transaction. The engine is built on first use per runtime, never at import.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ async def tenant_session(runtime: Any, tenant_id: str) -> AsyncIterator[AsyncSes
     if not tenant_id:
         raise ValueError("a tenant is required")
     async with _engine(runtime).connect() as conn, conn.begin():
-        await conn.execute(text("SELECT set_config('motcua.tenant_id', :t, true)"), {"t": tenant_id})
+        await conn.execute(text("SELECT motcua_bind(:t)"), {"t": tenant_id})
         session = AsyncSession(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint")
         try:
             yield session

@@ -3,7 +3,8 @@
 ``Database.tenant()`` costs three round trips (BEGIN with the tenant, the statement, COMMIT);
 the bare-insert baseline costs one. ``motcua_bind`` binds the tenant inside a statement that runs
 as its own transaction, so a SQL function can do a hot write in one: ``Database.call``.
-``motcua_bind`` refuses to rebind a transaction already bound to another tenant.
+``motcua_bind`` refuses to rebind a transaction already bound to another tenant; it is the one
+way a transaction is bound (``Database.tenant``, ``bind_tenant`` and the ORM session use it too).
 
 Revision ID: 0009_one_trip_ingest
 Revises: 0008_fast_claim
