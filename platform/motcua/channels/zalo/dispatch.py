@@ -73,7 +73,6 @@ class ChatContext:
         self.replies += 1
         message = Message(self.event.citizen_id, kind=kind, text=text, buttons=buttons, image_url=image_url,
                           zns=zns, dedupe_key=f"reply:{self.event.event_id}:{self.replies}")
-        message.body()  # a reply with nothing in it fails here, in the handler that made it
         if self.pending is not None:
             self.pending.append(message)
         else:

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from motcua import metrics, tracing
+from motcua import metrics
 from motcua.channels.zalo import tokens
 from motcua.channels.zalo.citizens import citizen_phone
 from motcua.channels.zalo.client import (
@@ -73,6 +73,7 @@ from motcua.channels.zalo.client import (
     text_message,
 )
 from motcua.jobs import Retry
+from motcua.jobs.queue import enqueue_many
 
 if TYPE_CHECKING:
     import asyncpg
@@ -117,11 +118,13 @@ class Message:
     dossier_id: int | None = None
     zns: tuple[str, dict[str, Any]] | None = None
 
-    def body(self) -> dict[str, Any]:
+    def __post_init__(self) -> None:  # a message with nothing in it fails where it is made
         if not self.dedupe_key:
             raise ValueError("queue_message needs a dedupe_key")
         if not self.text and not self.image_url and self.zns is None:
             raise ValueError("queue_message needs text, an image or a ZNS template")
+
+    def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {}
         if self.text:
             body["text"] = fit_text(self.text)
@@ -137,24 +140,20 @@ class Message:
 
 
 async def queue_messages(conn: asyncpg.Connection, tenant: str | Tenant, messages: list[Message]) -> list[int]:
-    """``queue_message`` for several messages: they and their ``zalo.send`` jobs in one
-    statement (replies are on the worker's hot path). Returns their notification ids in order."""
+    """``queue_message`` for several messages (a batch's replies): one statement for the
+    messages, one for their ``zalo.send`` jobs. Returns their notification ids in order."""
     slug = tenant if isinstance(tenant, str) else tenant.slug
-    bodies = [json.dumps(m.body(), ensure_ascii=False) for m in messages]
     keys = [m.dedupe_key for m in messages]
     rows = await conn.fetch(
-        """WITH n AS (
-             INSERT INTO notification (tenant_id, citizen_id, dossier_id, kind, dedupe_key, body)
-             SELECT $1, c, d, k, dk, b::jsonb
-             FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[]) AS x(c, d, k, dk, b)
-             ON CONFLICT (tenant_id, dedupe_key) DO NOTHING RETURNING id, dedupe_key
-           ), send AS (
-             INSERT INTO job (tenant_id, kind, payload, dedupe_key)
-             SELECT $1, 'zalo.send', $7::jsonb || jsonb_build_object('notification_id', id), 'zalo.send:' || id FROM n
-           )
-           SELECT id, dedupe_key FROM n""",
+        """INSERT INTO notification (tenant_id, citizen_id, dossier_id, kind, dedupe_key, body)
+           SELECT $1, c, d, k, dk, b::jsonb
+           FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[]) AS x(c, d, k, dk, b)
+           ON CONFLICT (tenant_id, dedupe_key) DO NOTHING RETURNING id, dedupe_key""",
         slug, [m.citizen_id for m in messages], [m.dossier_id for m in messages], [m.kind for m in messages],
-        keys, bodies, tracing.inject_payload({}))
+        keys, [json.dumps(m.body(), ensure_ascii=False) for m in messages])
+    if rows:
+        await enqueue_many(conn, slug, "zalo.send", [{"notification_id": r["id"]} for r in rows],
+                           dedupe_keys=[f"zalo.send:{r['id']}" for r in rows])
     ids = {r["dedupe_key"]: r["id"] for r in rows}
     if len(ids) < len(set(keys)):  # queued before under the same key: the first one's id
         ids.update({r["dedupe_key"]: r["id"] for r in await conn.fetch(
