@@ -47,6 +47,29 @@ async def test_missing_or_wrong_signatures_get_401_and_write_nothing(http, runti
     assert await events_of(runtime, ca_mau.slug, user) == 0
 
 
+async def test_a_reset_secret_key_is_read_again_at_once(http, runtime, ca_mau):
+    """The OA's secret key is cached a minute; an admin who resets it in Zalo and stores the new
+    one does not lose events signed with it meanwhile, and the old key stops working."""
+    from motcua.channels.zalo.tokens import SECRET_KEY
+    from motcua.crypto import put_secret
+
+    assert (await ca_mau.post(http, ca_mau.event("user_send_text", new_user_id(), text="a"))).status_code == 200
+    new_key = "reset-" + ca_mau.secret_key[6:]
+    async with runtime.db.tenant(ca_mau.slug) as conn:
+        await put_secret(conn, runtime.crypto, ca_mau.slug, SECRET_KEY, new_key)
+    try:
+        user = new_user_id()
+        body, headers = ca_mau.signed(ca_mau.event("user_send_text", user, text="b"), key=new_key)
+        assert (await http.post(f"/zalo/{ca_mau.slug}/webhook", content=body, headers=headers)).status_code == 200
+        assert await events_of(runtime, ca_mau.slug, user) == 1
+        old = await ca_mau.post(http, ca_mau.event("user_send_text", new_user_id(), text="c"))
+        assert old.status_code == 401
+    finally:
+        async with runtime.db.tenant(ca_mau.slug) as conn:
+            await put_secret(conn, runtime.crypto, ca_mau.slug, SECRET_KEY, ca_mau.secret_key)
+        runtime.state.get("zalo.secret_keys", {}).pop(ca_mau.slug, None)
+
+
 async def test_redeliveries_and_fifty_concurrent_copies_store_one_event_and_one_reply(http, runtime, ca_mau, worker):
     user = new_user_id()
     event = ca_mau.event("user_send_text", user, text="Cho tôi hỏi về hồ sơ khai sinh")

@@ -8,9 +8,10 @@ Decisions (reference zalo.md §3):
   Missing or wrong → 401, nothing written.
 * An event-less body (Zalo's "Test" button, a registration ping, ``{}``) → 200, nothing written.
 * Stored once in ``webhook_event`` keyed by event name + msg_id (or + timestamp + subject);
-  its job is enqueued by the same statement (``motcua_zalo_ingest``, one round trip): ``zalo.message`` for a citizen's message
-  (``user_send_*``, processed in batches), ``zalo.event`` for every other event. A redelivery (``num_retry``) or a
-  replay inside the window answers 200 and changes nothing.
+  its job is enqueued by the same statement (``motcua_zalo_ingest``, one round trip):
+  ``zalo.message`` for a citizen's message (``user_send_*``, processed in batches),
+  ``zalo.event`` for every other event. A redelivery (``num_retry``) or a replay inside the
+  window answers 200 and changes nothing.
 * Zalo retries for about 1 h 51 min (30 s, 5 min, 15 min, 30 min, 1 h). An event older than
   ``MAX_AGE`` cannot be a retry, so it is a replay: 422, nothing written. Zalo itself never sends
   those, so refusing them cannot get the subscription disabled.
@@ -51,12 +52,15 @@ def _keys(rt: Runtime) -> dict[str, tuple[float, str | None]]:
     return rt.state.setdefault("zalo.secret_keys", {})
 
 
-async def _secret_key(rt: Runtime, slug: str) -> str | None:
-    """The OA secret key, decrypted, and cached a minute."""
+async def _secret_key(rt: Runtime, slug: str, *, reread: bool = False) -> tuple[str | None, bool]:
+    """The OA secret key, decrypted and cached a minute, and whether it was just read."""
+    hit = _keys(rt).get(slug)
+    if hit is not None and hit[0] > time.monotonic() and not reread:
+        return hit[1], False
     async with rt.db.tenant(slug) as conn:
         key = await get_secret(conn, rt.crypto, slug, SECRET_KEY)
     _keys(rt)[slug] = (time.monotonic() + KEY_CACHE_SECONDS, key)
-    return key
+    return key, True
 
 
 async def _route(rt: Runtime, candidates: list[str]) -> str | None:
@@ -114,17 +118,10 @@ async def _ingest(rt: Runtime, raw: bytes, headers: Any, slug: str | None) -> tu
     if app_id != zalo.app_id or not ev.ts:
         return "bad_signature", _json(401, {"title": "Unauthorized", "detail": "app_id or timestamp does not match"})
 
-    cache = _keys(rt)
-    hit = cache.get(slug)
-    fresh = False
-    if hit is None or hit[0] < time.monotonic():
-        key = await _secret_key(rt, slug)
-        fresh = True
-    else:
-        key = hit[1]
+    key, fresh = await _secret_key(rt, slug)
     ok = bool(key) and signature.verify(raw, header, app_id=app_id, timestamp=ev.ts, secret_key=key or "")
     if not ok and not fresh:  # the key may have been reset since we cached it
-        key = await _secret_key(rt, slug)
+        key, _ = await _secret_key(rt, slug, reread=True)
         ok = bool(key) and signature.verify(raw, header, app_id=app_id, timestamp=ev.ts, secret_key=key or "")
     if not ok:
         return "bad_signature", _json(401, {"title": "Unauthorized", "detail": "invalid X-ZEvent-Signature"})
