@@ -64,7 +64,7 @@ def contains_phrase(folded: str, phrase: str, *, threshold: float = 0.84) -> boo
         return False
     if f" {phrase} " in f" {folded} ":
         return True
-    target = squash(phrase)
+    target = _phrase(phrase)[0]
     return len(target) >= 5 and (target in squash(folded) or _with_typo(folded, phrase, threshold))
 
 
@@ -77,10 +77,10 @@ def _with_typo(folded: str, phrase: str, threshold: float = 0.84) -> bool:
     # difflib's ratio is 2M / (len(target) + len(window)), M the target letters matched. M is at
     # most the number of target letters that occur in the window at all (a count str.translate
     # makes in C), so windows that cannot reach the threshold are skipped before difflib looks:
-    # first against the whole message, then per window. Then difflib's own cheap upper bounds,
-    # quick_ratio() >= ratio(). Same answers, a fraction of the CPU on the
-    # worker's hottest path (measured in tests/bench/RESULTS.md).
-    if len(target.translate(_absent(squash(folded)))) < threshold * length / (2 - threshold):  # M's least, as M <= len(window)
+    # first against the whole message (M <= len(window) makes M >= threshold * length /
+    # (2 - threshold) necessary), then per window. Then difflib's own cheap upper bound,
+    # quick_ratio() >= ratio(). Same answers, a quarter of the CPU (tests/bench/RESULTS.md, I).
+    if len(target.translate(_absent(squash(folded)))) < threshold * length / (2 - threshold):
         return False
     # 2 * min(length, len(window)) / total >= threshold bounds the window's length both ways.
     shortest, longest = length * threshold / (2 - threshold), length * (2 - threshold) / threshold
