@@ -20,6 +20,7 @@ FLOOD = "ca-mau"
 QUIET = "an-giang"
 FLOOD_SIZE = 200
 PROBES = 3
+BACKLOG = "SELECT count(*) FROM job WHERE kind IN ('zalo.message', 'zalo.event', 'zalo.send')"
 
 
 async def reply_time(sim, oa, since: int) -> float:
@@ -57,9 +58,9 @@ async def test_a_flooding_tenant_does_not_delay_another(runtime, sim, oas):
             t0 = time.monotonic()
             await asyncio.gather(*(post(u) for u in flood_users))
             flood_posted = time.monotonic() - t0
-            backlog = await count(runtime, FLOOD, "SELECT count(*) FROM job WHERE kind IN ('zalo.message', 'zalo.event', 'zalo.send')")
+            backlog = await count(runtime, FLOOD, BACKLOG)
             during = sorted([await reply_time(sim, quiet, since) for _ in range(PROBES)])
-            flood_left = await count(runtime, FLOOD, "SELECT count(*) FROM job WHERE kind IN ('zalo.message', 'zalo.event', 'zalo.send')")
+            flood_left = await count(runtime, FLOOD, BACKLOG)
             # The flood itself is still served, at the OA's send rate.
             while len({m["user_id"] for m in await outbox(sim, since=since, tenant=FLOOD)} & set(flood_users)) < FLOOD_SIZE:
                 await asyncio.sleep(0.2)

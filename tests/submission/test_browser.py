@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from motcua.onestop.sandbox_world import SandboxControl
 
 from .conftest import Citizen, drain
@@ -14,16 +12,8 @@ from tests.conftest import requires_chromium
 pytestmark = requires_chromium
 
 
-@pytest.fixture
-async def phone(browser):
-    context = await browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                        is_mobile=True, has_touch=True, locale="vi-VN")
-    yield await context.new_page()
-    await context.close()
-
-
-async def test_citizen_fills_the_form_on_a_phone(phone, connected, server, runtime, http, tmp_path):
-    page = phone
+async def test_citizen_fills_the_form_on_a_phone(phone_page, connected, server, runtime, http, tmp_path):
+    page = phone_page
     citizen = Citizen(http, runtime, "ca-mau")
     await citizen.send(type="follow")
     await citizen.send_photo(jpeg_with_gps((1200, 1600)))

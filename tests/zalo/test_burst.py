@@ -3,14 +3,17 @@ and one bad event never costs the others theirs."""
 
 from __future__ import annotations
 
+import pytest
+
 from motcua.channels.zalo.dispatch import ChatRegistry, chat_registry
 from motcua.worker import Worker
 
 from .conftest import new_user_id
 
 
-def counting_batches(runtime) -> list[int]:
-    """Records the size of every batch the worker hands to the ``zalo.message`` batch handler."""
+@pytest.fixture
+def sizes(runtime, monkeypatch) -> list[int]:
+    """The size of every batch the worker hands to the ``zalo.message`` batch handler (this test's)."""
     sizes: list[int] = []
     handler, size = runtime.plugins.jobs.batch_handlers["zalo.message"]
 
@@ -18,7 +21,7 @@ def counting_batches(runtime) -> list[int]:
         sizes.append(len(jobs))
         return await handler(jobs, ctx)
 
-    runtime.plugins.jobs.batch_handlers["zalo.message"] = (counted, size)
+    monkeypatch.setitem(runtime.plugins.jobs.batch_handlers, "zalo.message", (counted, size))
     return sizes
 
 
@@ -33,8 +36,7 @@ async def inbound(runtime, slug: str, users: list[str]) -> dict[str, list[str]]:
     return {user: sorted(texts) for user, texts in out.items()}  # concurrent jobs: no order across events
 
 
-async def test_a_burst_is_processed_in_batches_each_event_once(http, runtime, ca_mau, worker):
-    sizes = counting_batches(runtime)
+async def test_a_burst_is_processed_in_batches_each_event_once(http, runtime, ca_mau, worker, sizes):
     a, b, c = new_user_id(), new_user_id(), new_user_id()
     events = [ca_mau.event("user_send_text", a, text="xin chào"),
               ca_mau.follow(c),
@@ -50,8 +52,8 @@ async def test_a_burst_is_processed_in_batches_each_event_once(http, runtime, ca
     await worker.run_until_idle()
 
     assert sizes and max(sizes) > 1, sizes  # the burst did go through the batch handler
-    assert await inbound(runtime, ca_mau.slug, [a, b, c]) == {a: ["tra cứu hồ sơ", "xin chào"],
-                                                    b: ["image", "khai sinh cần giấy tờ gì"], c: ["cảm ơn"]}
+    assert await inbound(runtime, ca_mau.slug, [a, b, c]) == {
+        a: ["tra cứu hồ sơ", "xin chào"], b: ["image", "khai sinh cần giấy tờ gì"], c: ["cảm ơn"]}
     async with runtime.db.tenant(ca_mau.slug) as conn:
         stored = await conn.fetch(
             "SELECT id, event_name, processed_at IS NOT NULL AS processed FROM webhook_event "
@@ -60,18 +62,16 @@ async def test_a_burst_is_processed_in_batches_each_event_once(http, runtime, ca
         citizens = await conn.fetch("SELECT zalo_user_id, following, last_interaction_at IS NOT NULL AS talked "
                                     "FROM citizen WHERE zalo_user_id = ANY($1::text[])", [a, b, c])
         answered = {r["event_id"] for r in await conn.fetch(
-            "SELECT split_part(dedupe_key, ':', 2)::bigint AS event_id FROM notification "
-            "WHERE dedupe_key LIKE 'reply:%' AND citizen_id = ANY($1::bigint[])",
-            [r["id"] for r in await conn.fetch("SELECT id FROM citizen WHERE zalo_user_id = ANY($1::text[])",
-                                               [a, b, c])])}
+            "SELECT split_part(n.dedupe_key, ':', 2)::bigint AS event_id FROM notification n JOIN citizen c "
+            "ON c.tenant_id = n.tenant_id AND c.id = n.citizen_id "
+            "WHERE n.dedupe_key LIKE 'reply:%' AND c.zalo_user_id = ANY($1::text[])", [a, b, c])}
     assert len(stored) == len(events) and all(r["processed"] for r in stored)
     assert sorted(r["zalo_user_id"] for r in citizens) == sorted([a, b, c])
     assert all(r["talked"] for r in citizens) and [r["following"] for r in citizens if r["zalo_user_id"] == c] == [True]
     assert {r["id"] for r in stored if r["event_name"] == "user_send_text"} <= answered  # every text answered
 
 
-async def test_one_bad_event_in_a_burst_leaves_the_others_done_once(http, runtime, ca_mau):
-    sizes = counting_batches(runtime)
+async def test_one_bad_event_in_a_burst_leaves_the_others_done_once(http, runtime, ca_mau, sizes):
     worker = Worker(runtime, concurrency=1, tenants=[ca_mau.slug])  # one job at a time: the rest join its batch
 
     async def fragile(event, ctx) -> bool:
